@@ -1,0 +1,34 @@
+# Two commands on a fresh machine (Python 3.11 with venv and pip):
+#   make demo   set up .venv and run the whole flow on the built-in default
+#   make test   set up .venv and run the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: setup demo test test-all bench clean
+
+setup: $(VENV)/.installed
+
+# torch first and pinned: 2.13.0 is the CPU build on local disk; left to the resolver,
+# torch would come as a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(BIN)/firebrick flow
+
+test: setup
+	$(BIN)/pytest -m "not slow"
+
+test-all: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/train_default.py
+
+clean:
+	rm -rf $(VENV) firebrick-out .pytest_cache

@@ -1,0 +1,1 @@
+"""Board and technology descriptions (YAML) and synthesis drivers."""

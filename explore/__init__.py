@@ -1,0 +1,1 @@
+"""Co-design sweeps: specs, search, result store, Pareto analysis, reports."""

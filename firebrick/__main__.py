@@ -1,0 +1,5 @@
+import sys
+
+from firebrick.cli import main
+
+sys.exit(main())

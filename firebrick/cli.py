@@ -1,0 +1,228 @@
+"""The `firebrick` command line.
+
+Every reporting command takes `--json` and then prints exactly one JSON
+document on stdout (keys documented in README.md); progress and messages go to
+stderr. User errors print one line and exit 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from firebrick.errors import FirebrickError
+
+EXIT_USER_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _emit(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def _resolve_model(name: str, input_size: int | None):
+    """A zoo name or a checkpoint path -> (torch model, display name)."""
+    from firebrick.models.checkpoint import load_checkpoint
+    from firebrick.models.firenet import FireNet
+    from firebrick.models.zoo import ZOO, model_spec
+
+    if name not in ZOO and (Path(name).suffix == ".pt" or Path(name).exists()):
+        spec = load_checkpoint(name).spec
+    else:
+        spec = model_spec(name)
+    if input_size is not None:
+        spec = spec.replace(input_size=input_size)
+    return FireNet(spec), spec.name
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from firebrick.models.cost import model_cost
+    from firebrick.models.firenet import FireNet
+    from firebrick.models.zoo import DEFAULT_MODEL, ZOO
+    from firebrick.table import format_table
+
+    rows = []
+    for entry in ZOO.values():
+        spec = entry.build_spec()
+        cost = model_cost(FireNet(spec))
+        rows.append(
+            {
+                "name": entry.name,
+                "input": [spec.input_channels, spec.input_size, spec.input_size],
+                "classes": spec.num_classes,
+                "params": cost.params,
+                "macs": cost.macs,
+                "hardware_ready": spec.hardware_ready,
+                "dataset": entry.dataset,
+                "description": entry.description,
+            }
+        )
+    text = format_table(
+        ["model", "input", "params", "MACs", "hw-ready", "dataset", "description"],
+        [[r["name"], r["input"], r["params"], r["macs"], r["hardware_ready"], r["dataset"] or "-", r["description"]] for r in rows],
+    )
+    _emit(args, {"default": DEFAULT_MODEL, "models": rows}, text + f"\n\ndefault: {DEFAULT_MODEL}")
+
+
+def cmd_cost(args: argparse.Namespace) -> None:
+    from firebrick.models.cost import model_cost
+    from firebrick.table import format_table
+
+    model, name = _resolve_model(args.model, args.input)
+    cost = model_cost(model, weight_bits=args.weight_bits, activation_bits=args.bits, name=name)
+    rows = [
+        [l.name, l.kind, l.in_shape, l.out_shape, l.kernel, l.stride, l.params, l.macs, l.activation_bytes]
+        for l in cost.layers
+    ]
+    table = format_table(["layer", "kind", "in", "out", "k", "s", "params", "MACs", "act bytes"], rows)
+    totals = (
+        f"{name} at {'x'.join(map(str, cost.input_shape))}: {cost.params:,} params, {cost.macs:,} MACs, "
+        f"{cost.weight_bytes:,} weight bytes at {cost.weight_bits} bits (+32-bit biases), "
+        f"largest activation {cost.peak_activation_bytes:,} bytes at {cost.activation_bits} bits"
+    )
+    _emit(args, cost.to_dict(), table + "\n\n" + totals)
+
+
+def _train_config(args: argparse.Namespace):
+    from firebrick.models.training import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_shift=args.max_shift)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from firebrick.flow import resolve_dataset, training_spec
+    from firebrick.models.cost import model_cost
+    from firebrick.models.training import train
+    from firebrick.table import format_table
+
+    dataset_name = resolve_dataset(args.model, args.dataset)
+    spec, dataset = training_spec(args.model, dataset_name, input_size=args.input, fit=args.fit, seed=args.split_seed)
+    output = args.output or Path("firebrick-out") / f"{spec.name}-{Path(dataset_name).name}.pt"
+    checkpoint = train(
+        spec, dataset, _train_config(args), output,
+        overwrite=args.overwrite, progress=False if args.no_progress else None, threads=args.threads,
+    )
+    cost = model_cost(checkpoint.build_model())
+    meta = checkpoint.metadata
+    document = {
+        "checkpoint": str(output),
+        "model": spec.name,
+        "dataset": meta["dataset"],
+        "params": cost.params,
+        "macs": cost.macs,
+        "epochs": meta["epochs_done"],
+        "train_seconds": meta["train_seconds"],
+        "accuracy": meta["accuracy"],
+        "history": meta["history"],
+    }
+    acc = meta["accuracy"]
+    text = format_table(
+        ["model", "dataset", "params", "MACs", "epochs", "seconds", "train acc", "val acc", "test acc"],
+        [[spec.name, dataset_name, cost.params, cost.macs, meta["epochs_done"], round(meta["train_seconds"], 1),
+          acc["train"], acc["val"], acc["test"]]],
+    )
+    _emit(args, document, text + f"\n\ncheckpoint: {output}")
+
+
+def cmd_flow(args: argparse.Namespace) -> None:
+    from firebrick.flow import FlowOptions, run_flow
+    from firebrick.table import format_table
+
+    options = FlowOptions(
+        model=args.model, dataset=args.dataset, output=Path(args.output), train=_train_config(args),
+        threads=args.threads, progress=False if args.no_progress else None,
+    )
+    print(f"firebrick flow: {options.model} -> {args.output}/", file=sys.stderr)
+    report = run_flow(options)
+    acc = report["accuracy"]
+    text = format_table(
+        ["model", "dataset", "params", "MACs", "weight bytes", "train s", "test acc"],
+        [[report["model"], report["dataset"]["name"], report["params"], report["macs"], report["weight_bytes"],
+          round(report["train_seconds"], 1), acc["test"]]],
+    )
+    _emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}")
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    from firebrick.models.training import TrainConfig
+
+    d = TrainConfig()
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, cosine schedule (default {d.lr})")
+    p.add_argument("--max-shift", type=int, default=d.max_shift, help=f"augmentation: random shift in pixels (default {d.max_shift})")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed for init, shuffling, dropout (default 0)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: faster than 2 on a loaded 2-core machine)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from firebrick.models.zoo import DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(prog="firebrick", description="Co-design CNNs and the accelerators that run them.")
+    parser.add_argument("--version", action="version", version="%(prog)s " + __import__("firebrick").__version__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("models", help="list the model zoo with parameters and MACs")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("cost", help="per-layer parameters, MACs and activation sizes of a model")
+    p.add_argument("model", metavar="MODEL", help="a zoo name (see `firebrick models`) or a checkpoint file")
+    p.add_argument("--input", type=int, help="input side in pixels (default: the model's)")
+    p.add_argument("--bits", type=int, default=8, help="activation bit width (default 8)")
+    p.add_argument("--weight-bits", type=int, default=8, help="weight bit width (default 8)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_cost)
+
+    p = sub.add_parser("train", help="train a model on a dataset and save a checkpoint (resumes an interrupted run)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo name (default {DEFAULT_MODEL})")
+    p.add_argument("--dataset", help="digits, mnist, or an image folder (default: the model's own)")
+    p.add_argument("-o", "--output", type=Path, help="checkpoint file (default firebrick-out/MODEL-DATASET.pt)")
+    p.add_argument("--input", type=int, help="input side in pixels (default: the model's)")
+    p.add_argument("--fit", choices=("resize", "pad"), default="resize", help="how images meet the input size")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="start afresh even if the output holds another run")
+    _add_train_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), cost, accuracy")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo name (default {DEFAULT_MODEL})")
+    p.add_argument("--dataset", help="digits, mnist, or an image folder (default: the model's own)")
+    p.add_argument("-o", "--output", default="firebrick-out", help="output folder (default firebrick-out)")
+    _add_train_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_flow)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except FirebrickError as exc:
+        print(f"firebrick {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # `firebrick ... --json | head`: the reader left, not an error
+        # Python's documented recipe: point stdout at devnull so the exit-time flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"firebrick {args.command}: interrupted; finished work is saved, rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The end-to-end flow on one model and dataset, stage by stage.
+
+Today: train (or reuse a finished checkpoint) and report cost and accuracy.
+Later stages (quantize, build, simulate) append to the same report.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from firebrick.models.cost import model_cost
+from firebrick.models.datasets import load_dataset
+from firebrick.models.spec import NetSpec
+from firebrick.models.training import TrainConfig, train
+from firebrick.models.zoo import DEFAULT_MODEL, model_spec, zoo_entry
+
+DEFAULT_DATASET = "digits"
+DEFAULT_OUTPUT = Path("firebrick-out")
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    model: str = DEFAULT_MODEL
+    dataset: str | None = None
+    output: Path = DEFAULT_OUTPUT
+    train: TrainConfig = TrainConfig()
+    threads: int = 1
+    progress: bool | None = None
+
+
+def resolve_dataset(model: str, dataset: str | None) -> str:
+    """The dataset named, else the one the zoo model is sized for, else the default."""
+    return dataset or zoo_entry(model).dataset or DEFAULT_DATASET
+
+
+def training_spec(model: str, dataset_name: str, *, input_size: int | None = None, fit: str = "resize", seed: int = 0) -> tuple[NetSpec, Any]:
+    """The zoo model sized for the dataset's classes, and the dataset fitted to the model's input."""
+    base = model_spec(model, input_size=input_size)
+    dataset = load_dataset(dataset_name, channels=base.input_channels, size=base.input_size, fit=fit, seed=seed)
+    return base.replace(num_classes=dataset.num_classes), dataset
+
+
+def run_flow(options: FlowOptions) -> dict[str, Any]:
+    dataset_name = resolve_dataset(options.model, options.dataset)
+    spec, dataset = training_spec(options.model, dataset_name)
+    checkpoint_path = Path(options.output) / f"{spec.name}-{Path(dataset_name).name}.pt"
+    checkpoint = train(spec, dataset, options.train, checkpoint_path, progress=options.progress, threads=options.threads)
+    cost = model_cost(checkpoint.build_model())
+    return {
+        "model": spec.name,
+        "dataset": dataset.describe(),
+        "checkpoint": os.fspath(checkpoint_path),
+        "params": cost.params,
+        "macs": cost.macs,
+        "weight_bytes": cost.weight_bytes,
+        "peak_activation_bytes": cost.peak_activation_bytes,
+        "train_seconds": checkpoint.metadata["train_seconds"],
+        "accuracy": checkpoint.metadata["accuracy"],
+        "stages": ["train"],
+    }

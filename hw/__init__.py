@@ -1,0 +1,1 @@
+"""Amaranth accelerator generator: systolic array, on-chip SRAM, controller, top level."""

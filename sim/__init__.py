@@ -1,0 +1,1 @@
+"""cocotb + Verilator simulation, activity counters, energy and cycle models."""
