@@ -161,7 +161,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, cosine schedule (default {d.lr})")
     p.add_argument("--max-shift", type=int, default=d.max_shift, help=f"augmentation: random shift in pixels (default {d.max_shift})")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for init, shuffling, dropout (default 0)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: faster than 2 on a loaded 2-core machine)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; parallel sweeps run one per process)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

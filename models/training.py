@@ -35,10 +35,10 @@ class TrainConfig:
     """How to train; part of a checkpoint's identity (resuming needs the same config)."""
 
     #: passes over the training split
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 64
     #: peak learning rate of the cosine schedule
-    lr: float = 0.05
+    lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
     #: random shifts of up to this many pixels (zero fill) for training images; 0 disables

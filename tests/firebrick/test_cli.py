@@ -1,0 +1,105 @@
+"""The command line: JSON documents, human tables, one-line errors with non-zero exits."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from firebrick.cli import main
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    out = capsys.readouterr().out
+    return json.loads(out)
+
+
+def test_models_json(capsys):
+    doc = run_json(capsys, "models")
+    models = {m["name"]: m for m in doc["models"]}
+    assert doc["default"] == "squeezenet_tiny32_hw"
+    assert models["squeezenet1_1"]["params"] == 1_235_496 and models["squeezenet1_1"]["macs"] == 387_747_520
+    assert models["zynqnet"]["hardware_ready"] and not models["squeezenet1_0"]["hardware_ready"]
+    assert models["squeezenet1_0"]["input"] == [3, 227, 227]
+
+
+def test_models_table(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "squeezenet1_1" in out and "1,235,496" in out and "387,747,520" in out
+
+
+def test_cost_json(capsys):
+    doc = run_json(capsys, "cost", "zynqnet")
+    assert doc["params"] == 2_528_800 and doc["macs"] == 529_301_504
+    assert doc["input"] == [3, 256, 256]
+    assert sum(layer["macs"] for layer in doc["layers"]) == doc["macs"]
+    first = doc["layers"][0]
+    assert first["name"] == "conv1" and first["out_shape"] == [64, 128, 128]
+
+
+def test_cost_at_another_input(capsys):
+    doc = run_json(capsys, "cost", "squeezenet1_1", "--input", "224")
+    assert doc["macs"] == 349_151_936
+
+
+def test_cost_table(capsys):
+    assert main(["cost", "squeezenet1_0"]) == 0
+    out = capsys.readouterr().out
+    assert "fire9.expand3x3" in out and "1,248,424 params" in out
+
+
+def test_unknown_model_is_one_line_and_exit_1(capsys):
+    assert main(["cost", "resnet50"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown model 'resnet50'" in err and "Traceback" not in err
+
+
+def test_train_then_cost_of_the_checkpoint(capsys, tmp_path):
+    ckpt = tmp_path / "tiny.pt"
+    argv = ["train", "--model", "squeezenet_tiny8", "--dataset", "digits", "--epochs", "2", "-o", str(ckpt), "--no-progress"]
+    doc = run_json(capsys, *argv)
+    assert doc["checkpoint"] == str(ckpt) and doc["epochs"] == 2
+    assert set(doc["accuracy"]) == {"train", "val", "test"} and doc["accuracy"]["test"] > 0.2
+    assert doc["dataset"]["name"] == "digits" and doc["dataset"]["split_sizes"]["test"] == 359
+    # a second run finds the finished checkpoint and trains nothing
+    again = run_json(capsys, *argv)
+    assert again["train_seconds"] == doc["train_seconds"] and again["history"] == doc["history"]
+    cost = run_json(capsys, "cost", str(ckpt))
+    assert cost["model"] == "squeezenet_tiny8" and cost["params"] == doc["params"]
+
+
+def test_train_on_an_image_folder_with_no_images(capsys, tmp_path):
+    (tmp_path / "a").mkdir()
+    assert main(["train", "--model", "squeezenet_tiny8", "--dataset", str(tmp_path), "-o", str(tmp_path / "x.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "no images found" in err and "Traceback" not in err
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_cost_of_a_broken_checkpoint(capsys, tmp_path):
+    path = tmp_path / "broken.pt"
+    path.write_bytes(b"\x00" * 100)
+    assert main(["cost", str(path)]) == 1
+    assert "is truncated or not a torch checkpoint" in capsys.readouterr().err
+
+
+def test_flow_trains_the_default_and_reports(capsys, tmp_path):
+    doc = run_json(capsys, "flow", "-o", str(tmp_path), "--epochs", "1", "--no-progress")
+    assert doc["model"] == "squeezenet_tiny32_hw" and doc["dataset"]["name"] == "digits"
+    assert Path(doc["checkpoint"]).is_file() and doc["stages"] == ["train"]
+    assert doc["macs"] == 1_226_752 and 0.0 <= doc["accuracy"]["test"] <= 1.0
+
+
+def test_installed_console_script():
+    exe = Path(sys.executable).with_name("firebrick")
+    result = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("firebrick ")
+
+
+def test_usage_error_exits_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["cost"])
+    assert exc.value.code == 2
