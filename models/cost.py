@@ -104,7 +104,7 @@ def _pair(value: Any) -> int:
     return int(value[0] if isinstance(value, tuple) else value)
 
 
-def _display_name(qualified: str) -> str:
+def layer_display_name(qualified: str) -> str:
     """features.fire2.squeeze.conv -> fire2.squeeze (FireNet's containers are noise in a report)."""
     parts = qualified.split(".")
     if parts and parts[0] in ("features", "classifier"):
@@ -168,7 +168,7 @@ def model_cost(
                 layers[-1] = dataclasses.replace(conv, weight_bytes=conv.weight_bytes + _bytes(out_shape[0], BIAS_BITS))
         layers.append(
             LayerCost(
-                name=_display_name(qualified),
+                name=layer_display_name(qualified),
                 kind=kind,
                 in_shape=in_shape,
                 out_shape=out_shape,
