@@ -133,6 +133,84 @@ def cmd_train(args: argparse.Namespace) -> None:
     _emit(args, document, text + f"\n\ncheckpoint: {output}")
 
 
+def _layer_bits(values: list[str]) -> dict:
+    from firebrick.quant.quantize import LayerBits
+
+    overrides = {}
+    for value in values or []:
+        try:
+            name, bits = value.split("=", 1)
+            weight, _, act = bits.partition(":")
+            overrides[name] = LayerBits(int(weight) if weight else None, int(act) if act else None)
+        except ValueError:
+            raise FirebrickError(f"--layer-bits {value!r}: write LAYER=WEIGHT_BITS[:ACTIVATION_BITS], e.g. conv1=6:8") from None
+    return overrides
+
+
+def _quant_config(args: argparse.Namespace):
+    from firebrick.quant.quantize import QuantConfig
+
+    return QuantConfig(
+        weight_bits=args.weight_bits or args.bits, activation_bits=args.act_bits or args.bits,
+        codebook_bits=args.codebook_bits, prune=args.prune, overrides=_layer_bits(args.layer_bits),
+    )
+
+
+def _quant_text(report: dict, output: str) -> str:
+    from firebrick.table import format_table
+
+    rows = [
+        [l["name"], l["kind"], l.get("in_format", ""), l.get("weight_format", "") + (f" cb{l['codebook_bits']}" if l.get("codebook_bits") else ""),
+         l["out_format"], l.get("shift"), l.get("weight_bytes"), l.get("macs"), l.get("saturated")]
+        for l in report["layers"]
+    ]
+    table = format_table(["layer", "kind", "in", "weights", "out", "shift", "weight bytes", "MACs", "saturated"], rows)
+    wrapped = [l["name"] for l in report["layers"] if l.get("wrapped")]
+    warning = (
+        f"\nWARNING: the accumulator overflowed (wrapped) in {', '.join(wrapped)}; use fewer bits or a wider accumulator"
+        if wrapped else ""
+    )
+    return (
+        table + warning + "\n\nformats: s/u = signed/unsigned, then bits.fractional_bits (value = int * 2^-frac)\n"
+        f"accuracy on {report['dataset']['name']} test split: float {report['float_accuracy']:.4f}, "
+        f"quantized {report['quant_accuracy']:.4f} (drop {report['accuracy_drop_pp']:.2f} pp)\ngraph: {output}"
+    )
+
+
+def cmd_quantize(args: argparse.Namespace) -> None:
+    from firebrick.quant.fbg import save_graph
+    from firebrick.quant.pipeline import quantize_checkpoint
+
+    output = args.output or Path(args.checkpoint).with_suffix(".fbg")
+    graph, report = quantize_checkpoint(
+        args.checkpoint, _quant_config(args), dataset_name=args.dataset, calibration_images=args.calibration,
+        finetune_epochs=args.finetune, progress=False if args.no_progress else None,
+    )
+    save_graph(graph, output)
+    document = {"graph": str(output), **report.to_dict()}
+    _emit(args, document, _quant_text(document, str(output)))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import time
+
+    from firebrick.quant.fbg import load_graph
+    from firebrick.quant.pipeline import dataset_for, graph_accuracy, input_shape
+
+    graph = load_graph(args.graph)
+    dataset = dataset_for(graph.meta, input_shape(graph), args.dataset)
+    began = time.perf_counter()
+    accuracy = graph_accuracy(graph, dataset, args.split)
+    seconds = time.perf_counter() - began
+    images = len(dataset.splits[args.split])
+    document = {
+        "graph": str(args.graph), "dataset": dataset.describe(), "split": args.split, "images": images,
+        "accuracy": accuracy, "images_per_second": images / seconds,
+    }
+    _emit(args, document, f"{args.graph}: {accuracy:.4f} top-1 on {images} {args.split} images of {dataset.name} "
+                          f"(golden integer executor, {images / seconds:.0f} images/s)")
+
+
 def cmd_flow(args: argparse.Namespace) -> None:
     from firebrick.flow import FlowOptions, run_flow
     from firebrick.table import format_table
@@ -143,13 +221,12 @@ def cmd_flow(args: argparse.Namespace) -> None:
     )
     print(f"firebrick flow: {options.model} -> {args.output}/", file=sys.stderr)
     report = run_flow(options)
-    acc = report["accuracy"]
     text = format_table(
-        ["model", "dataset", "params", "MACs", "weight bytes", "train s", "test acc"],
+        ["model", "dataset", "params", "MACs", "weight bytes", "train s", "float acc", "8-bit acc"],
         [[report["model"], report["dataset"]["name"], report["params"], report["macs"], report["weight_bytes"],
-          round(report["train_seconds"], 1), acc["test"]]],
+          round(report["train_seconds"], 1), report["float_accuracy"], report["quant_accuracy"]]],
     )
-    _emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}")
+    _emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}\ngraph:      {report['graph']}")
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -196,7 +273,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), cost, accuracy")
+    p = sub.add_parser("quantize", help="quantize a checkpoint to a dataflow graph of integer ops (.fbg)")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint from `firebrick train`")
+    p.add_argument("--bits", type=int, default=8, help="weight and activation bit width (default 8; 2..16)")
+    p.add_argument("--weight-bits", type=int, help="weight bit width (default --bits)")
+    p.add_argument("--act-bits", type=int, help="activation bit width (default --bits)")
+    p.add_argument("--codebook-bits", type=int, help="share weights: 2^K centroids per layer, K-bit indices (2..8)")
+    p.add_argument("--prune", type=float, default=0.0, help="fraction of smallest weights set to zero per layer")
+    p.add_argument("--finetune", type=int, default=0, metavar="EPOCHS", help="quantization-aware fine-tuning epochs (default 0)")
+    p.add_argument("--calibration", type=int, default=256, metavar="N", help="calibration images from the train split (default 256)")
+    p.add_argument("--layer-bits", action="append", metavar="LAYER=W[:A]", help="per-layer bit widths, repeatable")
+    p.add_argument("--dataset", help="calibration/evaluation data (default: the checkpoint's)")
+    p.add_argument("-o", "--output", type=Path, help="graph file (default CHECKPOINT with .fbg)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("evaluate", help="accuracy of a quantized graph through the golden integer executor")
+    p.add_argument("graph", metavar="MODEL.fbg")
+    p.add_argument("--dataset", help="digits, mnist or an image folder (default: the graph's)")
+    p.add_argument("--split", choices=("train", "val", "test"), default="test")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), quantize, report")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo name (default {DEFAULT_MODEL})")
     p.add_argument("--dataset", help="digits, mnist, or an image folder (default: the model's own)")
     p.add_argument("-o", "--output", default="firebrick-out", help="output folder (default firebrick-out)")

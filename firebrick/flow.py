@@ -1,7 +1,8 @@
 """The end-to-end flow on one model and dataset, stage by stage.
 
-Today: train (or reuse a finished checkpoint) and report cost and accuracy.
-Later stages (quantize, build, simulate) append to the same report.
+Today: train (or reuse a finished checkpoint), quantize to 8-bit dynamic fixed
+point, and report cost and float vs quantized accuracy. Later stages (build,
+simulate) append to the same report.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from firebrick.models.datasets import load_dataset
 from firebrick.models.spec import NetSpec
 from firebrick.models.training import TrainConfig, train
 from firebrick.models.zoo import DEFAULT_MODEL, model_spec, zoo_entry
+from firebrick.quant.fbg import save_graph
+from firebrick.quant.pipeline import quantize_checkpoint
+from firebrick.quant.quantize import QuantConfig
 
 DEFAULT_DATASET = "digits"
 DEFAULT_OUTPUT = Path("firebrick-out")
@@ -27,6 +31,7 @@ class FlowOptions:
     dataset: str | None = None
     output: Path = DEFAULT_OUTPUT
     train: TrainConfig = TrainConfig()
+    quant: QuantConfig = QuantConfig()
     threads: int = 1
     progress: bool | None = None
 
@@ -49,6 +54,9 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
     checkpoint_path = Path(options.output) / f"{spec.name}-{Path(dataset_name).name}.pt"
     checkpoint = train(spec, dataset, options.train, checkpoint_path, progress=options.progress, threads=options.threads)
     cost = model_cost(checkpoint.build_model())
+    graph, quant_report = quantize_checkpoint(checkpoint_path, options.quant, progress=options.progress)
+    graph_path = checkpoint_path.with_suffix(".fbg")
+    save_graph(graph, graph_path)
     return {
         "model": spec.name,
         "dataset": dataset.describe(),
@@ -59,5 +67,9 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
         "peak_activation_bytes": cost.peak_activation_bytes,
         "train_seconds": checkpoint.metadata["train_seconds"],
         "accuracy": checkpoint.metadata["accuracy"],
-        "stages": ["train"],
+        "graph": os.fspath(graph_path),
+        "float_accuracy": quant_report.float_accuracy,
+        "quant_accuracy": quant_report.quant_accuracy,
+        "quantization": quant_report.config,
+        "stages": ["train", "quantize"],
     }

@@ -41,6 +41,8 @@ class Dataset:
     labels: np.ndarray
     class_names: tuple[str, ...]
     seed: int
+    #: how images were fitted to the size: resize or pad
+    fit: str = "resize"
     #: indices into images/labels per split name
     splits: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
@@ -74,6 +76,7 @@ class Dataset:
             "classes": self.num_classes,
             "image_shape": list(self.image_shape),
             "seed": self.seed,
+            "fit": self.fit,
             "split_sizes": {name: int(len(idx)) for name, idx in self.splits.items()},
             "fingerprint": self.fingerprint(),
         }
@@ -191,4 +194,4 @@ def load_dataset(name: str | os.PathLike, *, channels: int, size: int, fit: str 
             "or the path of an image folder (one sub-folder per class)"
         )
     images = fit_images(images, channels=channels, size=size, fit=fit)
-    return Dataset(name, images, labels, classes, seed, stratified_split(labels, seed))
+    return Dataset(name, images, labels, classes, seed, fit, stratified_split(labels, seed))

@@ -36,7 +36,8 @@ def fake_quantize(x: torch.Tensor, fmt: Format, relu: bool = False) -> torch.Ten
 
 
 class FakeQuantModel(nn.Module):
-    def __init__(self, graph: Graph, dtype: torch.dtype = torch.float64) -> None:
+    def __init__(self, graph: Graph, dtype: torch.dtype = torch.float64, *, from_floats: bool = False) -> None:
+        """Parameters start at the graph's integers (an exact mirror), or at its float shadows (for fine-tuning)."""
         super().__init__()
         self.graph = graph
         self.dtype = dtype
@@ -54,8 +55,10 @@ class FakeQuantModel(nn.Module):
                 self.centroids[key] = nn.Parameter(torch.tensor(q.codebook * 2.0**-q.weight_fmt.frac, dtype=dtype))
                 self._indices[key] = torch.from_numpy(q.indices.astype("int64"))
             else:
-                self.weights[key] = nn.Parameter(torch.tensor(op.weight, dtype=dtype))
-            self.biases[key] = nn.Parameter(torch.tensor(op.bias, dtype=dtype))
+                weight = op.weight if from_floats else q.weight * 2.0**-q.weight_fmt.frac
+                self.weights[key] = nn.Parameter(torch.tensor(weight, dtype=dtype))
+            bias = op.bias if from_floats else q.bias * 2.0**-q.acc_frac
+            self.biases[key] = nn.Parameter(torch.tensor(bias, dtype=dtype))
 
     @staticmethod
     def key(name: str) -> str:

@@ -35,7 +35,7 @@ class FinetuneConfig:
 def finetune(graph: Graph, dataset: Dataset, config: FinetuneConfig, *, progress: bool | None = None) -> Graph:
     """A new graph whose float and integer weights were fine-tuned through quantization."""
     torch.manual_seed(config.seed)
-    model = FakeQuantModel(graph, dtype=torch.float32).train()
+    model = FakeQuantModel(graph, dtype=torch.float32, from_floats=True).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     x_train, y_train = dataset.tensors("train")
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)

@@ -33,8 +33,8 @@ class Format:
     signed: bool
 
     def __post_init__(self) -> None:
-        if isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 1 <= self.bits <= 32:
-            raise QuantizationError(f"bit width must be an integer in 1..32, not {self.bits!r}")
+        if isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 1 <= self.bits <= 62:
+            raise QuantizationError(f"bit width must be an integer in 1..62, not {self.bits!r}")
 
     @property
     def min_int(self) -> int:

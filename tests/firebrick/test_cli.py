@@ -89,8 +89,10 @@ def test_cost_of_a_broken_checkpoint(capsys, tmp_path):
 def test_flow_trains_the_default_and_reports(capsys, tmp_path):
     doc = run_json(capsys, "flow", "-o", str(tmp_path), "--epochs", "1", "--no-progress")
     assert doc["model"] == "squeezenet_tiny32_hw" and doc["dataset"]["name"] == "digits"
-    assert Path(doc["checkpoint"]).is_file() and doc["stages"] == ["train"]
+    assert Path(doc["checkpoint"]).is_file() and Path(doc["graph"]).is_file()
+    assert doc["stages"] == ["train", "quantize"] and doc["quantization"]["weight_bits"] == 8
     assert doc["macs"] == 1_226_752 and 0.0 <= doc["accuracy"]["test"] <= 1.0
+    assert doc["float_accuracy"] == doc["accuracy"]["test"] and 0.0 <= doc["quant_accuracy"] <= 1.0
 
 
 def test_installed_console_script():
@@ -103,3 +105,39 @@ def test_usage_error_exits_2():
     with pytest.raises(SystemExit) as exc:
         main(["cost"])
     assert exc.value.code == 2
+
+
+def test_quantize_and_evaluate(capsys, tmp_path, tiny_checkpoint):
+    graph = tmp_path / "tiny.fbg"
+    doc = run_json(capsys, "quantize", str(tiny_checkpoint), "-o", str(graph), "--calibration", "64")
+    assert graph.is_file() and doc["graph"] == str(graph)
+    assert 0 <= doc["quant_accuracy"] <= 1 and 0 <= doc["float_accuracy"] <= 1
+    names = [layer["name"] for layer in doc["layers"]]
+    assert names[0] == "input" and "fire2.concat" in names
+    conv1 = doc["layers"][1]
+    assert {"in_format", "weight_format", "out_format", "shift", "weight_bytes", "macs", "saturated"} <= set(conv1)
+    evaluated = run_json(capsys, "evaluate", str(graph))
+    assert evaluated["accuracy"] == doc["quant_accuracy"] and evaluated["images"] == 359
+    assert main(["quantize", str(tiny_checkpoint), "-o", str(tmp_path / "cb.fbg"), "--codebook-bits", "3", "--layer-bits", "conv1=6"]) == 0
+    out = capsys.readouterr().out
+    assert "cb3" in out and "s6." in out and "accuracy on digits test split" in out
+
+
+def test_quantize_errors_are_one_line(capsys, tmp_path, tiny_checkpoint):
+    assert main(["quantize", str(tiny_checkpoint), "--bits", "1", "-o", str(tmp_path / "x.fbg")]) == 1
+    assert "bits must be an integer in 2..16, not 1" in capsys.readouterr().err
+    assert main(["quantize", str(tiny_checkpoint), "--layer-bits", "conv1", "-o", str(tmp_path / "x.fbg")]) == 1
+    assert "write LAYER=WEIGHT_BITS[:ACTIVATION_BITS]" in capsys.readouterr().err
+    assert not (tmp_path / "x.fbg").exists()
+    (tmp_path / "bad.fbg").write_text("nope")
+    assert main(["evaluate", str(tmp_path / "bad.fbg")]) == 1
+    assert "not a readable graph file" in capsys.readouterr().err
+
+
+def test_quantize_refuses_a_max_pool_model(capsys, tmp_path):
+    ckpt = tmp_path / "pool.pt"
+    assert main(["train", "--model", "squeezenet_tiny8", "--epochs", "1", "-o", str(ckpt), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["quantize", str(ckpt), "-o", str(tmp_path / "pool.fbg")]) == 1
+    err = capsys.readouterr().err
+    assert "layer 'pool2' is a max-pool" in err and "stride-2 3x3 convolution" in err

@@ -1,0 +1,121 @@
+"""From a checkpoint to a quantized graph with its report: lower, calibrate, quantize, fine-tune, evaluate."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from firebrick.errors import FirebrickError
+from firebrick.models.checkpoint import load_checkpoint
+from firebrick.models.datasets import Dataset, load_dataset
+from firebrick.models.training import evaluate
+from firebrick.quant.analyses import macs_per_layer, weight_bytes_per_layer
+from firebrick.quant.calibrate import calibrate
+from firebrick.quant.executor import ExecutionStats, output_format, predict
+from firebrick.quant.finetune import FinetuneConfig, finetune
+from firebrick.quant.graph import Graph
+from firebrick.quant.lower_torch import lower_torch
+from firebrick.quant.ops import Conv, op_kind
+from firebrick.quant.passes import canonicalize
+from firebrick.quant.quantize import QuantConfig, quantize_graph
+
+DEFAULT_CALIBRATION_IMAGES = 256
+
+
+@dataclass
+class QuantReport:
+    float_accuracy: float
+    quant_accuracy: float
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    finetune_epochs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "float_accuracy": self.float_accuracy,
+            "quant_accuracy": self.quant_accuracy,
+            "accuracy_drop_pp": 100 * (self.float_accuracy - self.quant_accuracy),
+            "dataset": self.dataset,
+            "quantization": self.config,
+            "finetune_epochs": self.finetune_epochs,
+            "layers": self.layers,
+        }
+
+
+def dataset_for(meta: dict[str, Any], shape: tuple[int, int, int], name: str | None = None) -> Dataset:
+    """The dataset recorded in a checkpoint's or graph's metadata (or `name`), fitted to `shape`."""
+    info = meta.get("dataset", {})
+    if name is None and "name" not in info:
+        raise FirebrickError("no dataset is recorded with this model; name one with --dataset")
+    return load_dataset(name or info["name"], channels=shape[0], size=shape[1], fit=info.get("fit", "resize"), seed=info.get("seed", 0))
+
+
+def input_shape(graph: Graph) -> tuple[int, int, int]:
+    return tuple(graph.op(graph.input).shape)  # type: ignore[union-attr,return-value]
+
+
+def layer_table(graph: Graph, stats: ExecutionStats | None = None) -> list[dict[str, Any]]:
+    """One row per node: formats, shift, weight bytes, MACs, saturated values."""
+    macs = macs_per_layer(graph)
+    wbytes = weight_bytes_per_layer(graph)
+    rows = []
+    for name, op in graph.items():
+        row: dict[str, Any] = {"name": name, "kind": op_kind(op), "out_format": str(output_format(graph, name))}
+        if isinstance(op, Conv):
+            q = op.quant
+            row.update(
+                in_format=str(q.in_fmt), weight_format=str(q.weight_fmt), shift=q.shift,
+                codebook_bits=q.codebook_bits, relu=op.relu, weight_bytes=wbytes[name], macs=macs[name],
+            )
+        elif hasattr(op, "shift"):
+            row.update(shift=op.shift, multiplier=op.multiplier)
+        if stats is not None and name in stats.produced:
+            row.update(
+                saturated=stats.saturated[name],
+                saturated_fraction=stats.saturated[name] / max(stats.produced[name], 1),
+                wrapped=stats.wrapped[name],
+            )
+        rows.append(row)
+    return rows
+
+
+def graph_accuracy(graph: Graph, dataset: Dataset, split: str = "test", stats: ExecutionStats | None = None) -> float:
+    x, y = dataset.tensors(split)
+    return float(np.mean(predict(graph, x.numpy(), stats=stats) == y.numpy()))
+
+
+def quantize_checkpoint(
+    checkpoint_path: str | os.PathLike,
+    config: QuantConfig,
+    *,
+    dataset_name: str | None = None,
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+    finetune_epochs: int = 0,
+    progress: bool | None = None,
+) -> tuple[Graph, QuantReport]:
+    checkpoint = load_checkpoint(checkpoint_path)
+    spec = checkpoint.spec
+    shape = (spec.input_channels, spec.input_size, spec.input_size)
+    dataset = dataset_for(checkpoint.metadata, shape, dataset_name)
+    model = checkpoint.build_model()
+    graph = canonicalize(lower_torch(model, shape, spec.name))
+    graph.meta = {
+        "source": {"checkpoint": os.fspath(checkpoint_path), "model": spec.name},
+        "dataset": dataset.describe(),
+        "class_names": list(dataset.class_names),
+    }
+    train_x, _ = dataset.tensors("train")
+    ranges = calibrate(graph, train_x[:calibration_images])
+    qgraph = quantize_graph(graph, ranges, config)
+    if finetune_epochs:
+        qgraph = finetune(qgraph, dataset, FinetuneConfig(epochs=finetune_epochs), progress=progress)
+    float_accuracy = evaluate(model, *dataset.tensors("test"))
+    stats = ExecutionStats()
+    quant_accuracy = graph_accuracy(qgraph, dataset, "test", stats)
+    qgraph.meta.update(float_accuracy=float_accuracy, quant_accuracy=quant_accuracy, calibration_images=min(calibration_images, len(train_x)))
+    report = QuantReport(float_accuracy, quant_accuracy, layer_table(qgraph, stats), dataset.describe(), config.to_dict(), finetune_epochs)
+    return qgraph, report
