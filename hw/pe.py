@@ -1,0 +1,83 @@
+"""One processing element of the output-stationary systolic array, and its reference model.
+
+Each cycle the PE takes a weight (with its control flags) from the left and an
+activation from the top, passes both on registered, and, when `valid`,
+accumulates their product. `first` starts a new sum; on `last` the finished sum
+goes to `hold` (with a one-cycle `done` pulse) and the accumulator is free for
+the next tile at once, so consecutive tiles stream back to back.
+The accumulator wraps at acc_bits, like the golden executor's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from firebrick.hw.params import ArrayParams
+
+#: control that travels with every weight along a row
+Control = data.StructLayout({"valid": 1, "first": 1, "last": 1})
+
+
+class ProcessingElement(wiring.Component):
+    def __init__(self, params: ArrayParams) -> None:
+        self.params = params
+        super().__init__({
+            "w_in": In(signed(params.weight_bits)),
+            "ctl_in": In(Control),
+            "x_in": In(signed(params.lane_act_bits)),
+            "w_out": Out(signed(params.weight_bits)),
+            "ctl_out": Out(Control),
+            "x_out": Out(signed(params.lane_act_bits)),
+            "hold": Out(signed(params.acc_bits)),
+            "done": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p = self.params
+        acc = Signal(signed(p.acc_bits))
+        product = Signal(signed(p.weight_bits + p.lane_act_bits))
+        total = Signal(signed(p.acc_bits))
+
+        m.d.sync += [self.w_out.eq(self.w_in), self.ctl_out.eq(self.ctl_in), self.x_out.eq(self.x_in)]
+        m.d.comb += product.eq(self.w_in * self.x_in)
+        with m.If(self.ctl_in.first):
+            m.d.comb += total.eq(product)
+        with m.Else():
+            m.d.comb += total.eq(acc + product)  # truncation to acc_bits = two's-complement wrap
+
+        m.d.sync += self.done.eq(0)
+        with m.If(self.ctl_in.valid):
+            with m.If(self.ctl_in.last):
+                m.d.sync += [self.hold.eq(total), self.done.eq(1), acc.eq(0)]
+            with m.Else():
+                m.d.sync += acc.eq(total)
+        return m
+
+
+@dataclass
+class PEModel:
+    """Cycle-level reference of one PE (registered outputs appear on the next step)."""
+
+    acc_bits: int = 32
+    acc: int = 0
+    hold: int = 0
+
+    def _wrap(self, value: int) -> int:
+        half = 1 << (self.acc_bits - 1)
+        return ((value + half) % (1 << self.acc_bits)) - half
+
+    def step(self, w: int, x: int, valid: bool, first: bool, last: bool) -> bool:
+        """Advance one cycle; returns True when a finished sum landed in `hold`."""
+        if not valid:
+            return False
+        total = self._wrap((0 if first else self.acc) + w * x)
+        if last:
+            self.hold, self.acc = total, 0
+            return True
+        self.acc = total
+        return False
