@@ -74,7 +74,6 @@ def test_codebook_decoder_looks_up_every_lane():
     run(dut, bench)
 
 
-@pytest.mark.filterwarnings("ignore:.*created but never used")  # the refused object never elaborates
 def test_codebook_decoder_checks_its_parameters():
     with pytest.raises(ValueError, match="codebook index bits must be an integer in 1..8, not 9"):
         CodebookDecoder(index_bits=9, weight_bits=8, lanes=1)

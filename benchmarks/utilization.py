@@ -1,0 +1,67 @@
+"""Array utilisation per layer and per network from the static schedule, and Verilog size and time.
+
+Utilisation = MACs / (cycles x rows x cols). The schedule is stall-free by
+construction (every memory access is bank-conflict-free, checked when the
+layout is planned), so these are the cycles the accelerator takes; layers
+under 70 % are listed with the reason. Random weights are fine: cycles do not
+depend on values.
+
+    python benchmarks/utilization.py [--sizes 8 16 32] [--verilog]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from amaranth.back import verilog
+
+from firebrick.hw.layout import plan_layouts
+from firebrick.hw.params import ArrayParams
+from firebrick.hw.schedule import network_utilization, plan_schedule
+from firebrick.hw.systolic_array import SystolicArray
+from firebrick.models.zoo import build_model, model_spec
+from firebrick.quant.lower_torch import lower_torch
+from firebrick.quant.passes import canonicalize
+
+MODELS = ("squeezenet_tiny32_hw", "squeezenet1_1_hw", "zynqnet")
+
+
+def reason(s, params) -> str:
+    why = []
+    if s.period > s.reduction:
+        why.append(f"K={s.reduction} < rows: tiles wait for the drain")
+    rows_used = s.macs / (s.reduction * s.pixel_tiles * params.cols * s.channel_tiles * params.rows) if s.reduction else 0
+    if rows_used < 0.75:
+        why.append(f"only {rows_used:.0%} of rows x cols hold real channels/pixels")
+    return "; ".join(why) or "pipeline fill/drain"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--verilog", action="store_true", help="also time Verilog generation of the array")
+    args = parser.parse_args()
+    print(f"{'model':<22} {'array':>6} {'conv util':>9} {'frame util':>10} {'cycles':>10} {'act SRAM':>10}  layers < 70 %")
+    for name in MODELS:
+        spec = model_spec(name)
+        graph = canonicalize(lower_torch(build_model(name), (spec.input_channels, spec.input_size, spec.input_size)))
+        for size in args.sizes:
+            params = ArrayParams(rows=size, cols=size)
+            plan = plan_schedule(graph, params)
+            memory = plan_layouts(graph, params)
+            low = [f"{s.node} {s.utilization(params):.0%} ({reason(s, params)})"
+                   for s in plan if s.kind == "conv" and s.utilization(params) < 0.7]
+            print(f"{name:<22} {size:>3}x{size:<2} {network_utilization(plan, params, kinds=('conv',)):>9.1%} "
+                  f"{network_utilization(plan, params):>10.1%} {sum(s.cycles for s in plan):>10,} "
+                  f"{memory.words * params.act_bits // 8:>9,}B  {'; '.join(low) if low else '-'}")
+    if args.verilog:
+        print(f"\n{'array':>6} {'verilog s':>10} {'lines':>8} {'bytes':>10}   (systolic array with skew and drain)")
+        for size in args.sizes:
+            began = time.perf_counter()
+            text = verilog.convert(SystolicArray(ArrayParams(rows=size, cols=size)), name="systolic_array")
+            print(f"{size:>3}x{size:<2} {time.perf_counter() - began:>10.1f} {text.count(chr(10)):>8,} {len(text):>10,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The static schedule of a graph on the array: tiles, steps and cycles per layer.
+
+A conv layer of N output channels, P output pixels and reduction K = Cin*k*k
+runs ceil(N/rows) x ceil(P/cols) tiles of max(K, rows) steps each (a tile
+shorter than `rows` steps waits for the previous tile's drain), then waits for
+the pipeline to empty. Every access is conflict-free by layout (`layout.py`),
+so nothing stalls and the schedule is exact by construction. The pipeline
+latencies are those of the array RTL (tests/hw) plus the fetch and write
+stages as designed; the RTL of those stages is still to come (issue 4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from firebrick.hw.params import ArrayParams
+from firebrick.quant.analyses import infer_shapes
+from firebrick.quant.graph import Graph
+from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input
+
+#: cycles from issuing a step's addresses to its operands entering the array (SRAM read + crossbar)
+FETCH_LATENCY = 2
+#: requantizer pipeline stages
+REQUANT_LATENCY = 2
+#: write crossbar register
+WRITE_LATENCY = 1
+
+
+@dataclass(frozen=True)
+class LayerSchedule:
+    node: str
+    kind: str
+    macs: int
+    #: cycles the layer occupies, pipeline fill and drain included
+    cycles: int
+    #: channel tiles x pixel tiles (convs), 0 otherwise
+    channel_tiles: int = 0
+    pixel_tiles: int = 0
+    #: reduction length K and steps per tile max(K, rows)
+    reduction: int = 0
+    period: int = 0
+
+    def utilization(self, params: ArrayParams) -> float:
+        return self.macs / (self.cycles * params.rows * params.cols) if self.cycles else 0.0
+
+    def to_dict(self, params: ArrayParams) -> dict[str, Any]:
+        return {**asdict(self), "utilization": self.utilization(params)}
+
+
+def conv_pipeline_latency(params: ArrayParams) -> int:
+    """From the last step's issue to the last result written: fetch, skew + array, drain of the last column."""
+    rows, cols = params.rows, params.cols
+    return FETCH_LATENCY + rows + (cols - 1) + (rows - 1) + REQUANT_LATENCY + WRITE_LATENCY
+
+
+def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
+    channels, height, width = out_shape
+    reduction = op.in_channels * op.kernel**2
+    channel_tiles = math.ceil(channels / params.rows)
+    pixel_tiles = math.ceil(height * width / params.cols)
+    period = max(reduction, params.rows)
+    cycles = channel_tiles * pixel_tiles * period + conv_pipeline_latency(params)
+    macs = channels * height * width * reduction
+    return LayerSchedule(name, "conv", macs, cycles, channel_tiles, pixel_tiles, reduction, period)
+
+
+def vector_schedule(name: str, kind: str, in_shape: tuple[int, int, int], reads_per_group: int, params: ArrayParams) -> LayerSchedule:
+    """Add and pool: `cols` pixels of one channel per read, `reads_per_group` reads per group."""
+    channels, height, width = in_shape
+    groups = channels * math.ceil(height * width / params.cols)
+    return LayerSchedule(name, kind, 0, groups * reads_per_group + FETCH_LATENCY + REQUANT_LATENCY + WRITE_LATENCY)
+
+
+def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
+    """Every phase of a frame in order: image load, layers, score stream."""
+    shapes = infer_shapes(graph)
+    plan = []
+    for name, op in graph.items():
+        if isinstance(op, Input):
+            # the image stream carries `cols` pixels of one channel per beat, written like a conv's output
+            channels, height, width = op.shape
+            plan.append(LayerSchedule(name, "load", 0, channels * math.ceil(height * width / params.cols)))
+        elif isinstance(op, Conv):
+            plan.append(conv_schedule(name, op, shapes[name], params))
+        elif isinstance(op, Add):
+            plan.append(vector_schedule(name, "add", shapes[name], 2, params))
+        elif isinstance(op, GlobalAvgPool):
+            plan.append(vector_schedule(name, "global_avg_pool", shapes[graph.inputs(name)[0]], 1, params))
+        elif isinstance(op, Concat):
+            continue  # free: its inputs wrote at channel offsets
+    return plan
+
+
+def network_utilization(plan: list[LayerSchedule], params: ArrayParams, *, kinds: tuple[str, ...] | None = None) -> float:
+    chosen = [s for s in plan if kinds is None or s.kind in kinds]
+    cycles = sum(s.cycles for s in chosen)
+    return sum(s.macs for s in chosen) / (cycles * params.rows * params.cols) if cycles else 0.0
