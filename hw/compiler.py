@@ -1,0 +1,183 @@
+"""Compile a quantized graph for the accelerator: the layer program and the memory images.
+
+The program is a list of steps the controller walks: load the image, one step
+per conv (concat is free: its inputs write at channel offsets), and the final
+global average pool that streams the class scores out. Weights are packed one
+word per reduction step and channel tile (row r of the word feeds array row
+r), biases one word per channel tile; both are baked into the design as
+memory initial contents.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from firebrick.hw.layout import MemoryPlan, plan_layouts
+from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.hw.raster_lanes import tracker_config
+from firebrick.hw.requantize import shift_range
+from firebrick.hw.schedule import LayerSchedule, plan_schedule
+from firebrick.quant.analyses import infer_shapes
+from firebrick.quant.fixed_point import Format
+from firebrick.quant.graph import Graph
+from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input, op_kind
+
+KIND_LOAD, KIND_CONV, KIND_POOL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of the layer program; fields a kind does not use stay 0."""
+
+    node: str
+    kind: int
+    #: tracker over the pixels this step walks (conv: the input windows; load/pool: the map itself)
+    fetch: dict = field(default_factory=dict)
+    #: conv: tracker over the output pixels, in the output tensor's pitch
+    out: dict = field(default_factory=dict)
+    in_base: int = 0
+    in_plane: int = 0
+    in_height: int = 0
+    in_width: int = 0
+    channels: int = 0
+    kernel: int = 1
+    reduction: int = 0
+    period: int = 0
+    channel_tiles: int = 0
+    pixel_tiles: int = 0
+    dy_step: int = 0
+    cin_step: int = 0
+    out_base: int = 0
+    out_plane: int = 0
+    top_row_offset: int = 0
+    out_channels: int = 0
+    weight_base: int = 0
+    bias_base: int = 0
+    shift: int = 0
+    lo: int = 0
+    hi: int = 0
+    multiplier: int = 1
+
+
+@dataclass
+class Program:
+    params: ArrayParams
+    steps: list[Step]
+    #: rows-wide words of int weights, one per (conv, channel tile, reduction step)
+    weights: np.ndarray
+    #: rows-wide words of int32 biases, one per (conv, channel tile)
+    biases: np.ndarray
+    memory: MemoryPlan
+    schedule: list[LayerSchedule]
+    input_node: str
+    output_node: str
+    num_classes: int
+
+
+def clip_bounds(fmt: Format, relu: bool) -> tuple[int, int]:
+    return (max(fmt.min_int, 0) if relu else fmt.min_int), fmt.max_int
+
+
+def _check_formats(name: str, op: Conv, params: ArrayParams) -> None:
+    q = op.quant
+    if q.weight_fmt.bits > params.weight_bits:
+        raise HardwareParamError(f"layer '{name}' has {q.weight_fmt.bits}-bit weights; the array multiplies {params.weight_bits}-bit weights")
+    for fmt in (q.in_fmt, q.out_fmt):
+        if fmt.bits > params.act_bits:
+            raise HardwareParamError(f"layer '{name}' has {fmt.bits}-bit activations; the accelerator carries {params.act_bits}-bit activations")
+    if q.acc_bits != params.acc_bits:
+        raise HardwareParamError(f"layer '{name}' was quantized for a {q.acc_bits}-bit accumulator; the array has {params.acc_bits} bits")
+    low, high = shift_range(params)
+    if q.shift > high:
+        raise HardwareParamError(f"layer '{name}' shifts right by {q.shift}, beyond the {params.acc_bits}-bit accumulator")
+    if op.kernel not in (1, 3):
+        raise HardwareParamError(f"layer '{name}' has a {op.kernel}x{op.kernel} kernel; the accelerator runs 1x1 and 3x3")
+
+
+def compile_graph(graph: Graph, params: ArrayParams) -> Program:
+    """The layer program and memory images of a quantized, canonical graph."""
+    if params.cols & (params.cols - 1):
+        raise HardwareParamError(f"array cols must be a power of two (the activation memory has 2 x cols banks), not {params.cols}")
+    shapes = infer_shapes(graph)
+    for name, op in graph.items():
+        if isinstance(op, Add):
+            raise HardwareParamError(f"'{name}' is a bypass add; the accelerator's RTL does not run bypass yet (build the model with bypass='none')")
+        if isinstance(op, GlobalAvgPool) and name != graph.output:
+            raise HardwareParamError(f"'{name}': the global average pool must be the last layer (its output streams out as the scores)")
+        if isinstance(op, Conv) and op.quant is None:
+            raise HardwareParamError(f"'{name}' is not quantized; run `firebrick quantize` first")
+    if not isinstance(graph.op(graph.output), GlobalAvgPool):
+        raise HardwareParamError(f"the graph must end with a global average pool (it ends with {op_kind(graph.op(graph.output))} '{graph.output}')")
+    memory = plan_layouts(graph, params)
+    rows, cols = params.rows, params.cols
+    steps: list[Step] = []
+    weight_words: list[np.ndarray] = []
+    bias_words: list[np.ndarray] = []
+    for name, op in graph.items():
+        if isinstance(op, Input):
+            layout = memory.layouts[name]
+            channels, height, width = op.shape
+            steps.append(Step(
+                name, KIND_LOAD,
+                fetch=tracker_config(width=width, pixels=height * width, stride=1, pad=0, pitch=layout.pitch, lanes=cols),
+                in_base=layout.base, in_plane=layout.plane, channels=channels,
+                pixel_tiles=math.ceil(height * width / cols),
+            ))
+        elif isinstance(op, Conv):
+            _check_formats(name, op, params)
+            source = graph.inputs(name)[0]
+            src_tensor, src_offset = memory.destinations[source]
+            src = memory.layouts[src_tensor]
+            dst_tensor, dst_offset = memory.destinations[name]
+            dst = memory.layouts[dst_tensor]
+            out_channels, out_h, out_w = shapes[name]
+            k = op.kernel
+            reduction = op.in_channels * k * k
+            q = op.quant
+            weight_base, bias_base = len(weight_words), len(bias_words)
+            flat = q.weight.reshape(out_channels, reduction)
+            channel_tiles = math.ceil(out_channels / rows)
+            for tile in range(channel_tiles):
+                block = np.zeros((rows, reduction), np.int64)
+                block[: min(rows, out_channels - tile * rows)] = flat[tile * rows : (tile + 1) * rows]
+                weight_words.extend(block.T)
+                bias = np.zeros(rows, np.int64)
+                bias[: min(rows, out_channels - tile * rows)] = q.bias[tile * rows : (tile + 1) * rows]
+                bias_words.append(bias)
+            low, _ = shift_range(params)
+            lo, hi = clip_bounds(q.out_fmt, op.relu)
+            steps.append(Step(
+                name, KIND_CONV,
+                fetch=tracker_config(width=out_w, pixels=out_h * out_w, stride=op.stride, pad=op.padding, pitch=src.pitch, lanes=cols),
+                out=tracker_config(width=out_w, pixels=out_h * out_w, stride=1, pad=0, pitch=dst.pitch, lanes=cols),
+                in_base=src.base + src_offset * src.plane, in_plane=src.plane, in_height=src.height, in_width=src.width,
+                channels=op.in_channels, kernel=k, reduction=reduction, period=max(reduction, rows, 2),
+                channel_tiles=channel_tiles, pixel_tiles=math.ceil(out_h * out_w / cols),
+                dy_step=src.pitch - (k - 1), cin_step=src.plane - (k - 1) * src.pitch - (k - 1),
+                out_base=dst.base + dst_offset * dst.plane, out_plane=dst.plane, top_row_offset=(rows - 1) * dst.plane,
+                out_channels=out_channels, weight_base=weight_base, bias_base=bias_base,
+                shift=max(q.shift, low), lo=lo, hi=hi,
+            ))
+        elif isinstance(op, GlobalAvgPool):
+            source = graph.inputs(name)[0]
+            src_tensor, src_offset = memory.destinations[source]
+            src = memory.layouts[src_tensor]
+            channels, height, width = shapes[source]
+            lo, hi = clip_bounds(op.fmt, False)
+            steps.append(Step(
+                name, KIND_POOL,
+                fetch=tracker_config(width=width, pixels=height * width, stride=1, pad=0, pitch=src.pitch, lanes=cols),
+                in_base=src.base + src_offset * src.plane, in_plane=src.plane, channels=channels,
+                pixel_tiles=math.ceil(height * width / cols), shift=op.shift, lo=lo, hi=hi, multiplier=op.multiplier,
+            ))
+        elif isinstance(op, Concat):
+            continue
+    weights = np.array(weight_words, np.int64).reshape(-1, rows) if weight_words else np.zeros((1, rows), np.int64)
+    biases = np.array(bias_words, np.int64).reshape(-1, rows) if bias_words else np.zeros((1, rows), np.int64)
+    return Program(
+        params, steps, weights, biases, memory, plan_schedule(graph, params),
+        graph.input, graph.output, shapes[graph.output][0],
+    )
