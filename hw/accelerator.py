@@ -11,7 +11,8 @@ banked activation memory (zero outside the map), every row its weight from the
 weight memory; both reach the array two cycles later. At the end of each tile
 a record per column (its output pixel's address, validity, the channel tile's
 base address and, for column 0, the biases) is queued; as a column drains, its
-values go through its requantizer and are written back. A conv step ends
+values go through its requantizer, are deskewed so that every cycle writes
+one channel of one tile (conflict-free by layout), and are written back. A conv step ends
 `conv_pipeline_latency` cycles after its last issue. The final global pool
 reads `cols` pixels per cycle and streams one score per channel.
 """
@@ -27,6 +28,7 @@ from firebrick.hw.compiler import KIND_CONV, KIND_LOAD, KIND_POOL, Program
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.raster_lanes import ADDRESS_BITS, COORD_BITS, RasterLanes, TrackerConfig
 from firebrick.hw.requantize import Requantizer, shift_range
+from firebrick.hw.skew import SkewBuffer
 from firebrick.hw.schedule import FETCH_LATENCY, conv_pipeline_latency
 from firebrick.hw.systolic_array import SystolicArray
 from firebrick.hw.vector_ops import POOL_MULTIPLIER_BITS, GlobalPoolUnit
@@ -256,9 +258,18 @@ class Accelerator(wiring.Component):
             conv_write_data.append(requant.out)
             m.d.comb += conv_write_enable[c].eq(requant.out_valid)
 
+        # deskew the write-back: column c waits cols-1-c cycles, so that each cycle's writes are one
+        # channel of one tile, which the layout made bank-conflict-free (skewed writes would mix tiles)
+        write_lane = data.StructLayout({"address": signed(ADDRESS_BITS + 1), "value": signed(p.lane_act_bits + 1), "enable": 1})
+        m.submodules.write_deskew = deskew = SkewBuffer(write_lane, cols)
+        for c in range(cols):
+            lane = deskew.i[cols - 1 - c]
+            m.d.comb += [lane.address.eq(conv_write_address[c]), lane.value.eq(conv_write_data[c]), lane.enable.eq(conv_write_enable[c])]
+
         # write lanes: the image during load, conv results otherwise
         load_beat = Signal()
         for c in range(cols):
+            lane = deskew.o[cols - 1 - c]
             with m.If(load_beat):
                 m.d.comb += [
                     act.write_address[c].eq(chan_base + fetch.origin[c]),
@@ -267,9 +278,9 @@ class Accelerator(wiring.Component):
                 ]
             with m.Else():
                 m.d.comb += [
-                    act.write_address[c].eq(conv_write_address[c]),
-                    act.write_data[c].eq(conv_write_data[c]),
-                    act.write_enable[c].eq(conv_write_enable[c]),
+                    act.write_address[c].eq(lane.address),
+                    act.write_data[c].eq(lane.value),
+                    act.write_enable[c].eq(lane.enable),
                 ]
 
         # -- activity counters ---------------------------------------------------------------

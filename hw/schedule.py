@@ -4,9 +4,9 @@ A conv layer of N output channels, P output pixels and reduction K = Cin*k*k
 runs ceil(N/rows) x ceil(P/cols) tiles of max(K, rows) steps each (a tile
 shorter than `rows` steps waits for the previous tile's drain), then waits for
 the pipeline to empty. Every access is conflict-free by layout (`layout.py`),
-so nothing stalls and the schedule is exact by construction. The pipeline
-latencies are those of the array RTL (tests/hw) plus the fetch and write
-stages as designed; the RTL of those stages is still to come (issue 4).
+so nothing stalls and the schedule is exact by construction: with an image
+stream that is always valid and a score stream that is always ready, the
+accelerator's cycle counter equals the sum of these cycles (tests/hw check it).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from firebrick.hw.params import ArrayParams
+from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input
@@ -26,6 +26,10 @@ FETCH_LATENCY = 2
 REQUANT_LATENCY = 2
 #: write crossbar register
 WRITE_LATENCY = 1
+#: the controller's set-up cycle before every step but the first
+SETUP_CYCLES = 1
+#: global pool: cycles from a channel's last read to its score being ready to send
+POOL_RESULT_LATENCY = 4
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,9 @@ class LayerSchedule:
 
 
 def conv_pipeline_latency(params: ArrayParams) -> int:
-    """From the last step's issue to the last result written: fetch, skew + array, drain of the last column."""
+    """From the last step's issue to the last result written: fetch, skew + array, drain, requantize, deskew."""
     rows, cols = params.rows, params.cols
-    return FETCH_LATENCY + rows + (cols - 1) + (rows - 1) + REQUANT_LATENCY + WRITE_LATENCY
+    return FETCH_LATENCY + rows + (cols - 1) + (rows - 1) + REQUANT_LATENCY + WRITE_LATENCY + (cols - 1)
 
 
 def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
@@ -60,17 +64,17 @@ def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: 
     reduction = op.in_channels * op.kernel**2
     channel_tiles = math.ceil(channels / params.rows)
     pixel_tiles = math.ceil(height * width / params.cols)
-    period = max(reduction, params.rows)
-    cycles = channel_tiles * pixel_tiles * period + conv_pipeline_latency(params)
+    period = max(reduction, params.rows, 2)  # >= 2: the bias word is read one cycle into a tile
+    cycles = SETUP_CYCLES + channel_tiles * pixel_tiles * period + conv_pipeline_latency(params)
     macs = channels * height * width * reduction
     return LayerSchedule(name, "conv", macs, cycles, channel_tiles, pixel_tiles, reduction, period)
 
 
-def vector_schedule(name: str, kind: str, in_shape: tuple[int, int, int], reads_per_group: int, params: ArrayParams) -> LayerSchedule:
-    """Add and pool: `cols` pixels of one channel per read, `reads_per_group` reads per group."""
+def pool_schedule(name: str, in_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
+    """Per channel: read `cols` pixels a cycle, wait for the sum, send the score."""
     channels, height, width = in_shape
-    groups = channels * math.ceil(height * width / params.cols)
-    return LayerSchedule(name, kind, 0, groups * reads_per_group + FETCH_LATENCY + REQUANT_LATENCY + WRITE_LATENCY)
+    groups = math.ceil(height * width / params.cols)
+    return LayerSchedule(name, "global_avg_pool", 0, SETUP_CYCLES + channels * (groups + POOL_RESULT_LATENCY + 1))
 
 
 def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
@@ -85,9 +89,9 @@ def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
         elif isinstance(op, Conv):
             plan.append(conv_schedule(name, op, shapes[name], params))
         elif isinstance(op, Add):
-            plan.append(vector_schedule(name, "add", shapes[name], 2, params))
+            raise HardwareParamError(f"'{name}': bypass add has no schedule yet (the RTL does not run it)")
         elif isinstance(op, GlobalAvgPool):
-            plan.append(vector_schedule(name, "global_avg_pool", shapes[graph.inputs(name)[0]], 1, params))
+            plan.append(pool_schedule(name, shapes[graph.inputs(name)[0]], params))
         elif isinstance(op, Concat):
             continue  # free: its inputs wrote at channel offsets
     return plan

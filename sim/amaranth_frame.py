@@ -1,0 +1,91 @@
+"""One frame through the accelerator in Amaranth's own simulator (no Verilog, no external tools).
+
+Streams the image in, collects the scores, and after every conv step reads
+that layer's output tensor back out of the activation banks, so that each
+layer can be compared with the golden executor. About 1-2 k cycles/s: for
+small networks and CI; the cocotb + Verilator bench is the fast path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from firebrick.hw.accelerator import Accelerator
+from firebrick.hw.compiler import KIND_CONV, Program
+
+
+@dataclass
+class FrameResult:
+    scores: list[int]
+    #: conv node -> its output (C, H, W) as read from the activation memory
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    conflict: bool = False
+    overrun: bool = False
+
+
+def image_beats(image: np.ndarray, lanes: int) -> list[list[int]]:
+    """(C, H, W) integers -> stream beats of `lanes` pixels of one channel, the last padded with zeros."""
+    beats = []
+    for channel in image:
+        flat = [int(v) for v in channel.ravel()]
+        for start in range(0, len(flat), lanes):
+            chunk = flat[start : start + lanes]
+            beats.append(chunk + [0] * (lanes - len(chunk)))
+    return beats
+
+
+def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_000) -> FrameResult:
+    dut = Accelerator(program)
+    result = FrameResult(scores=[])
+    memory = program.memory
+    shapes = {}
+
+    def read_tensor(ctx, node: str, shape) -> np.ndarray:
+        tensor, offset = memory.destinations[node]
+        layout = memory.layouts[tensor]
+        out = np.zeros(shape, np.int64)
+        for c in range(shape[0]):
+            for y in range(shape[1]):
+                for x in range(shape[2]):
+                    a = layout.address(offset + c, y, x)
+                    out[c, y, x] = ctx.get(dut.activations.memories[a % memory.banks].data[a // memory.banks])
+        return out
+
+    for s in program.steps:
+        if s.kind == KIND_CONV:
+            width = s.out["width"]
+            shapes[s.node] = (s.out_channels, s.out["pixels"] // width, width)
+
+    async def bench(ctx):
+        for beat in image_beats(image, program.params.cols):
+            ctx.set(dut.image.payload, beat)
+            ctx.set(dut.image.valid, 1)
+            await ctx.tick().until(dut.image.ready)
+        ctx.set(dut.image.valid, 0)
+        ctx.set(dut.scores.ready, 1)
+        for _ in range(max_cycles):
+            await ctx.tick()
+            if ctx.get(dut.scores.valid):
+                result.scores.append(ctx.get(dut.scores.payload))
+            if ctx.get(dut.step_done) and not ctx.get(dut.frame_done):
+                finished = program.steps[ctx.get(dut.step_index) - 1]
+                if finished.kind == KIND_CONV:
+                    result.layers[finished.node] = read_tensor(ctx, finished.node, shapes[finished.node])
+            if ctx.get(dut.frame_done):
+                break
+        else:
+            raise RuntimeError(f"the accelerator did not finish within {max_cycles} cycles (step {ctx.get(dut.step_index)})")
+        counters = ctx.get(dut.counters)
+        result.counters = {name: int(getattr(counters, name)) for name in
+                           ("cycles", "stall_cycles", "mac_ops", "act_reads", "act_writes", "weight_reads", "bias_reads")}
+        result.conflict, result.overrun = bool(ctx.get(dut.conflict)), bool(ctx.get(dut.overrun))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return result

@@ -1,0 +1,90 @@
+"""The whole accelerator, one frame in Amaranth's simulator, against the golden executor on every layer."""
+
+import pytest
+import torch
+
+from firebrick.hw.compiler import compile_graph
+from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.models.checkpoint import load_checkpoint
+from firebrick.models.datasets import load_dataset
+from firebrick.models.firenet import FireNet
+from firebrick.models.zoo import model_spec
+from firebrick.quant.analyses import macs_per_layer
+from firebrick.quant.calibrate import calibrate
+from firebrick.quant.executor import quantize_images, run_int
+from firebrick.quant.lower_torch import lower_torch
+from firebrick.quant.passes import canonicalize
+from firebrick.quant.quantize import QuantConfig, quantize_graph
+from firebrick.sim.amaranth_frame import run_frame
+from firebrick.sim.compare import first_mismatch
+
+
+def check_frame(graph, params, image):
+    program = compile_graph(graph, params)
+    golden = run_int(graph, image[None], keep_all=True)
+    result = run_frame(program, image)
+    mismatch = first_mismatch({k: v[0] for k, v in golden.items()}, result.layers, graph.nodes())
+    assert mismatch is None, str(mismatch)
+    assert result.scores == golden[graph.output].ravel().tolist()
+    assert not result.conflict and not result.overrun
+    assert set(result.layers) == {s.node for s in program.steps if s.kind == 1}
+    return program, result
+
+
+def test_trained_digits_model_on_a_4x4_array(tiny_checkpoint):
+    data = load_dataset("digits", channels=1, size=8)
+    graph = canonicalize(lower_torch(load_checkpoint(tiny_checkpoint).build_model(), (1, 8, 8)))
+    graph = quantize_graph(graph, calibrate(graph, data.tensors("train")[0][:128]), QuantConfig())
+    image = quantize_images(graph, data.tensors("test")[0][:1].numpy())[0]
+    params = ArrayParams(rows=4, cols=4)
+    program, result = check_frame(graph, params, image)
+    # the cycle counter equals the static schedule, and the MAC counter the network's MACs minus padding
+    assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
+    assert result.counters["mac_ops"] <= sum(macs_per_layer(graph).values())
+    assert result.counters["weight_reads"] == sum(s.channel_tiles * s.pixel_tiles * s.reduction for s in program.schedule if s.kind == "conv")
+    assert result.counters["stall_cycles"] == 0
+
+
+def test_odd_sizes_and_stride_2_on_an_8x8_array():
+    """28 -> 14 -> 7 -> 4: stride 2 over odd maps, padding at every border, random weights."""
+    torch.manual_seed(3)
+    spec = model_spec("squeezenet_tiny28_hw")
+    model = FireNet(spec).eval()
+    graph = canonicalize(lower_torch(model, (1, 28, 28)))
+    images = torch.rand(32, 1, 28, 28)
+    graph = quantize_graph(graph, calibrate(graph, images), QuantConfig(weight_bits=6))
+    image = quantize_images(graph, images[:1].numpy())[0]
+    check_frame(graph, ArrayParams(rows=8, cols=8), image)
+
+
+def test_a_corrupted_weight_is_reported_by_layer_channel_and_pixel(tiny_checkpoint):
+    data = load_dataset("digits", channels=1, size=8)
+    graph = canonicalize(lower_torch(load_checkpoint(tiny_checkpoint).build_model(), (1, 8, 8)))
+    graph = quantize_graph(graph, calibrate(graph, data.tensors("train")[0][:64]), QuantConfig())
+    image = quantize_images(graph, data.tensors("test")[:1][0].numpy())[0]
+    program = compile_graph(graph, ArrayParams(rows=4, cols=4))
+    step = next(s for s in program.steps if s.node == "fire3.expand3x3")
+    program.weights[step.weight_base, 1] += 40  # channel 1 of the layer, first reduction step
+    result = run_frame(program, image)
+    golden = run_int(graph, image[None], keep_all=True)
+    mismatch = first_mismatch({k: v[0] for k, v in golden.items()}, result.layers, graph.nodes())
+    assert mismatch is not None and mismatch.layer == "fire3.expand3x3" and mismatch.channel == 1
+    assert "layer 'fire3.expand3x3' channel 1 pixel (y=" in str(mismatch)
+
+
+def test_compiler_refuses_what_the_rtl_cannot_run(tiny_checkpoint):
+    from firebrick.models.design_space import generate
+    from firebrick.models.zoo import TINY8
+
+    model = FireNet(generate(TINY8.replace(hardware_ready=True, bypass="simple", downsample_before=(2,)))).eval()
+    graph = canonicalize(lower_torch(model, (1, 8, 8)))
+    graph = quantize_graph(graph, calibrate(graph, torch.rand(8, 1, 8, 8)), QuantConfig())
+    with pytest.raises(HardwareParamError, match="is a bypass add"):
+        compile_graph(graph, ArrayParams(rows=4, cols=4))
+    with pytest.raises(HardwareParamError, match="array cols must be a power of two"):
+        compile_graph(graph, ArrayParams(rows=4, cols=6))
+    data = load_dataset("digits", channels=1, size=8)
+    plain = canonicalize(lower_torch(load_checkpoint(tiny_checkpoint).build_model(), (1, 8, 8)))
+    wide = quantize_graph(plain, calibrate(plain, data.tensors("train")[0][:32]), QuantConfig(weight_bits=12, acc_bits=32))
+    with pytest.raises(HardwareParamError, match="has 12-bit weights; the array multiplies 8-bit weights"):
+        compile_graph(wide, ArrayParams(rows=4, cols=4))
