@@ -7,7 +7,7 @@ import pytest
 
 from firebrick.hw.layout import plan_layouts, storage_owner
 from firebrick.hw.params import ArrayParams
-from firebrick.hw.schedule import conv_pipeline_latency, network_utilization, plan_schedule
+from firebrick.hw.schedule import SETUP_CYCLES, conv_pipeline_latency, network_utilization, plan_schedule
 from firebrick.models.design_space import generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.zoo import TINY32, build_model, model_spec
@@ -90,7 +90,7 @@ def test_conv_schedule_counts_tiles_and_steps():
     plan = {s.node: s for s in plan_schedule(graph, params)}
     conv1 = plan["conv1"]  # 16 channels, 16x16 pixels, K = 9 (1 channel x 3x3)
     assert (conv1.channel_tiles, conv1.pixel_tiles, conv1.reduction, conv1.period) == (2, 32, 9, 9)
-    assert conv1.cycles == 2 * 32 * 9 + conv_pipeline_latency(params)
+    assert conv1.cycles == SETUP_CYCLES + 2 * 32 * 9 + conv_pipeline_latency(params)
     assert conv1.macs == 16 * 256 * 9
     squeeze = plan["fire2.squeeze"]  # K = 16 >= rows
     assert squeeze.period == 16 and squeeze.channel_tiles == 1
