@@ -211,6 +211,28 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                           f"(golden integer executor, {images / seconds:.0f} images/s)")
 
 
+def cmd_build(args: argparse.Namespace) -> None:
+    from firebrick.hw.build import build_accelerator
+    from firebrick.hw.params import ArrayParams
+    from firebrick.quant.fbg import load_graph
+    from firebrick.table import format_table
+
+    graph = load_graph(args.graph)
+    params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
+    manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
+    for note in manifest["notes"]:
+        print(f"firebrick build: warning: {note}", file=sys.stderr)
+    rows = [[l["node"], l["kind"], l["macs"], l["cycles"], l["utilization"]] for l in manifest["layers"]]
+    text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows)
+    text += (
+        f"\n\n{params.rows}x{params.cols} array at {manifest['clock_mhz']:g} MHz ({args.board}): "
+        f"{manifest['cycles_per_frame']:,} cycles/frame, {manifest['frames_per_second']:,.0f} frames/s, "
+        f"utilisation {manifest['utilization']:.1%}, on-chip SRAM {manifest['sram_bits'] / 8 / 1024:.1f} KiB\n"
+        f"wrote {args.output}/accelerator.v ({manifest['verilog']['bytes']:,} bytes) and {args.output}/manifest.json"
+    )
+    _emit(args, manifest, text)
+
+
 def cmd_flow(args: argparse.Namespace) -> None:
     from firebrick.flow import FlowOptions, run_flow
     from firebrick.table import format_table
@@ -222,11 +244,13 @@ def cmd_flow(args: argparse.Namespace) -> None:
     print(f"firebrick flow: {options.model} -> {args.output}/", file=sys.stderr)
     report = run_flow(options)
     text = format_table(
-        ["model", "dataset", "params", "MACs", "weight bytes", "train s", "float acc", "8-bit acc"],
-        [[report["model"], report["dataset"]["name"], report["params"], report["macs"], report["weight_bytes"],
-          round(report["train_seconds"], 1), report["float_accuracy"], report["quant_accuracy"]]],
+        ["model", "dataset", "params", "MACs", "float acc", "8-bit acc", "array", "cycles/frame", "frames/s", "util"],
+        [[report["model"], report["dataset"]["name"], report["params"], report["macs"], report["float_accuracy"],
+          report["quant_accuracy"], report["array"], report["cycles_per_frame"], round(report["frames_per_second"]),
+          round(report["utilization"], 3)]],
     )
-    _emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}\ngraph:      {report['graph']}")
+    _emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}\ngraph:      {report['graph']}\n"
+                               f"verilog:    {report['build']}/accelerator.v ({report['board']})")
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -296,7 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), quantize, report")
+    p = sub.add_parser("build", help="generate the accelerator's Verilog and manifest for a graph and a board")
+    p.add_argument("graph", metavar="MODEL.fbg", help="a graph file from `firebrick quantize`")
+    p.add_argument("--board", default="ulx3s", help="target board (default ulx3s)")
+    p.add_argument("--rows", type=int, default=8, help="array rows: output channels at once (default 8)")
+    p.add_argument("--cols", type=int, default=8, help="array columns: output pixels at once, a power of two (default 8)")
+    p.add_argument("--act-bits", type=int, default=8, help="activation width (default 8)")
+    p.add_argument("--weight-bits", type=int, default=8, help="weight width (default 8)")
+    p.add_argument("--acc-bits", type=int, default=32, help="accumulator width (default 32)")
+    p.add_argument("--act-sram-words", type=int, help="cap on activation SRAM words (default: what the model needs)")
+    p.add_argument("-o", "--output", default="firebrick-out/build", help="output folder (default firebrick-out/build)")
+    p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), quantize, build, report")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo name (default {DEFAULT_MODEL})")
     p.add_argument("--dataset", help="digits, mnist, or an image folder (default: the model's own)")
     p.add_argument("-o", "--output", default="firebrick-out", help="output folder (default firebrick-out)")

@@ -1,8 +1,9 @@
 """The end-to-end flow on one model and dataset, stage by stage.
 
 Today: train (or reuse a finished checkpoint), quantize to 8-bit dynamic fixed
-point, and report cost and float vs quantized accuracy. Later stages (build,
-simulate) append to the same report.
+point, build the accelerator's Verilog for the default board, and report cost,
+float vs quantized accuracy, cycles and frames/s. Simulation (issue 5)
+appends to the same report.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from firebrick.models.cost import model_cost
 from firebrick.models.datasets import load_dataset
 from firebrick.models.spec import NetSpec
 from firebrick.models.training import TrainConfig, train
+from firebrick.boards.clocks import DEFAULT_BOARD
+from firebrick.hw.build import build_accelerator
+from firebrick.hw.params import ArrayParams
 from firebrick.models.zoo import DEFAULT_MODEL, model_spec, zoo_entry
 from firebrick.quant.fbg import save_graph
 from firebrick.quant.pipeline import quantize_checkpoint
@@ -32,6 +36,8 @@ class FlowOptions:
     output: Path = DEFAULT_OUTPUT
     train: TrainConfig = TrainConfig()
     quant: QuantConfig = QuantConfig()
+    array: ArrayParams = ArrayParams()
+    board: str = DEFAULT_BOARD
     threads: int = 1
     progress: bool | None = None
 
@@ -57,6 +63,8 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
     graph, quant_report = quantize_checkpoint(checkpoint_path, options.quant, progress=options.progress)
     graph_path = checkpoint_path.with_suffix(".fbg")
     save_graph(graph, graph_path)
+    build_dir = Path(options.output) / "build"
+    manifest = build_accelerator(graph, options.array, build_dir, board=options.board)
     return {
         "model": spec.name,
         "dataset": dataset.describe(),
@@ -71,5 +79,12 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
         "float_accuracy": quant_report.float_accuracy,
         "quant_accuracy": quant_report.quant_accuracy,
         "quantization": quant_report.config,
-        "stages": ["train", "quantize"],
+        "build": os.fspath(build_dir),
+        "board": options.board,
+        "array": [options.array.rows, options.array.cols],
+        "cycles_per_frame": manifest["cycles_per_frame"],
+        "frames_per_second": manifest["frames_per_second"],
+        "utilization": manifest["utilization"],
+        "sram_bits": manifest["sram_bits"],
+        "stages": ["train", "quantize", "build"],
     }

@@ -1,0 +1,62 @@
+"""`firebrick build`: Verilog and manifest from a graph file; refusals with numbers; the wide-array warning."""
+
+import json
+
+import pytest
+
+from firebrick.cli import main
+from firebrick.errors import UnknownNameError
+from firebrick.hw.build import build_accelerator
+from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.models.checkpoint import load_checkpoint
+from firebrick.models.datasets import load_dataset
+from firebrick.quant.calibrate import calibrate
+from firebrick.quant.fbg import save_graph
+from firebrick.quant.lower_torch import lower_torch
+from firebrick.quant.passes import canonicalize
+from firebrick.quant.quantize import QuantConfig, quantize_graph
+
+
+@pytest.fixture(scope="module")
+def graph(tiny_checkpoint):
+    data = load_dataset("digits", channels=1, size=8)
+    g = canonicalize(lower_torch(load_checkpoint(tiny_checkpoint).build_model(), (1, 8, 8)))
+    return quantize_graph(g, calibrate(g, data.tensors("train")[0][:64]), QuantConfig())
+
+
+def test_build_writes_verilog_and_a_manifest(graph, tmp_path):
+    manifest = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path, board="ulx3s")
+    verilog = (tmp_path / "accelerator.v").read_text()
+    assert "module accelerator(" in verilog and "endmodule" in verilog
+    on_disk = json.loads((tmp_path / "manifest.json").read_text())
+    assert on_disk == json.loads(json.dumps(manifest))
+    names = [m["name"] for m in manifest["memories"]]
+    assert names == ["activations", "weights", "biases"]
+    assert manifest["sram_bits"] == sum(m["bits"] for m in manifest["memories"])
+    assert manifest["cycles_per_frame"] == sum(layer["cycles"] for layer in manifest["layers"])
+    assert manifest["frames_per_second"] == pytest.approx(50e6 / manifest["cycles_per_frame"])
+    assert [layer["node"] for layer in manifest["layers"]][:2] == ["input", "conv1"]
+    assert manifest["io"]["image"] == {"lanes": 4, "lane_bits": 9, "shape": [1, 8, 8], "format": "u8.8"}
+
+
+def test_sram_cap_and_unknown_board_are_refused_with_numbers(graph, tmp_path):
+    with pytest.raises(HardwareParamError, match=r"activation SRAM too small: the largest set of live tensors needs [\d,]+ words .* allows 100"):
+        build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path, act_sram_words=100)
+    with pytest.raises(UnknownNameError, match="unknown board 'ulx4s': did you mean 'ulx3s'"):
+        build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path, board="ulx4s")
+    assert not (tmp_path / "accelerator.v").exists()
+
+
+def test_an_array_wider_than_every_layer_warns_with_the_utilisation(graph, tmp_path):
+    manifest = build_accelerator(graph, ArrayParams(rows=64, cols=4), tmp_path)
+    assert manifest["notes"] and "wider than every layer" in manifest["notes"][0] and "utilisation will be" in manifest["notes"][0]
+
+
+def test_build_command(graph, tmp_path, capsys):
+    path = tmp_path / "m.fbg"
+    save_graph(graph, path)
+    assert main(["build", str(path), "--rows", "4", "--cols", "4", "-o", str(tmp_path / "out"), "--json"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["params"]["rows"] == 4 and (tmp_path / "out" / "accelerator.v").is_file()
+    assert main(["build", str(path), "--cols", "6", "-o", str(tmp_path / "bad")]) == 1
+    assert "array cols must be a power of two" in capsys.readouterr().err
