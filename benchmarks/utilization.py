@@ -14,15 +14,20 @@ from __future__ import annotations
 import argparse
 import time
 
+import torch
+
 from amaranth.back import verilog
 
 from firebrick.hw.layout import plan_layouts
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import network_utilization, plan_schedule
-from firebrick.hw.systolic_array import SystolicArray
-from firebrick.models.zoo import build_model, model_spec
+from firebrick.hw.accelerator import Accelerator
+from firebrick.hw.compiler import compile_graph
+from firebrick.models.zoo import DEFAULT_MODEL, build_model, model_spec
+from firebrick.quant.calibrate import calibrate
 from firebrick.quant.lower_torch import lower_torch
 from firebrick.quant.passes import canonicalize
+from firebrick.quant.quantize import QuantConfig, quantize_graph
 
 MODELS = ("squeezenet_tiny32_hw", "squeezenet1_1_hw", "zynqnet")
 
@@ -40,7 +45,7 @@ def reason(s, params) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--verilog", action="store_true", help="also time Verilog generation of the array")
+    parser.add_argument("--verilog", action="store_true", help="also time Verilog generation of the whole accelerator")
     args = parser.parse_args()
     print(f"{'model':<22} {'array':>6} {'conv util':>9} {'frame util':>10} {'cycles':>10} {'act SRAM':>10}  layers < 70 %")
     for name in MODELS:
@@ -56,12 +61,18 @@ def main() -> None:
                   f"{network_utilization(plan, params):>10.1%} {sum(s.cycles for s in plan):>10,} "
                   f"{memory.words * params.act_bits // 8:>9,}B  {'; '.join(low) if low else '-'}")
     if args.verilog:
-        print(f"\n{'array':>6} {'verilog s':>10} {'lines':>8} {'bytes':>10}   (systolic array with skew and drain)")
+        print(f"\n{'array':>6} {'compile s':>9} {'verilog s':>9} {'lines':>9} {'bytes':>11}   (whole accelerator, {DEFAULT_MODEL}, 8-bit, random weights)")
+        spec = model_spec(DEFAULT_MODEL)
+        model = build_model(DEFAULT_MODEL).eval()
+        graph = canonicalize(lower_torch(model, (spec.input_channels, spec.input_size, spec.input_size)))
+        graph = quantize_graph(graph, calibrate(graph, torch.rand(16, 1, spec.input_size, spec.input_size)), QuantConfig())
         for size in args.sizes:
             began = time.perf_counter()
-            text = verilog.convert(SystolicArray(ArrayParams(rows=size, cols=size)), name="systolic_array")
-            print(f"{size:>3}x{size:<2} {time.perf_counter() - began:>10.1f} {text.count(chr(10)):>8,} {len(text):>10,}")
-
+            program = compile_graph(graph, ArrayParams(rows=size, cols=size))
+            compiled = time.perf_counter()
+            text = verilog.convert(Accelerator(program), name="accelerator", emit_src=False)
+            done = time.perf_counter()
+            print(f"{size:>3}x{size:<2} {compiled - began:>9.2f} {done - compiled:>9.1f} {text.count(chr(10)):>9,} {len(text):>11,}", flush=True)
 
 if __name__ == "__main__":
     main()
