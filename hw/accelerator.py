@@ -24,14 +24,14 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import ActivationMemory
-from firebrick.hw.compiler import KIND_CONV, KIND_LOAD, KIND_POOL, Program
+from firebrick.hw.compiler import KIND_ADD, KIND_CONV, KIND_LOAD, KIND_POOL, Program
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.raster_lanes import ADDRESS_BITS, COORD_BITS, RasterLanes, TrackerConfig
 from firebrick.hw.requantize import Requantizer, shift_range
 from firebrick.hw.skew import SkewBuffer
-from firebrick.hw.schedule import FETCH_LATENCY, conv_pipeline_latency
+from firebrick.hw.schedule import ADD_DRAIN_CYCLES, FETCH_LATENCY, conv_pipeline_latency
 from firebrick.hw.systolic_array import SystolicArray
-from firebrick.hw.vector_ops import POOL_MULTIPLIER_BITS, GlobalPoolUnit
+from firebrick.hw.vector_ops import POOL_MULTIPLIER_BITS, BypassAdd, GlobalPoolUnit
 
 COUNTER_BITS = 48
 Counters = data.StructLayout({
@@ -63,6 +63,8 @@ def descriptor_layout(params: ArrayParams) -> data.StructLayout:
         "weight_base": count, "bias_base": count,
         "shift": signed(max((params.acc_bits + POOL_MULTIPLIER_BITS + 2).bit_length() + 1, (-low).bit_length() + 1)),
         "lo": clip, "hi": clip, "multiplier": unsigned(POOL_MULTIPLIER_BITS + 1),
+        "b": TrackerConfig, "b_base": address, "b_plane": address,
+        "align_a": unsigned(5), "align_b": unsigned(5),
     })
 
 
@@ -112,10 +114,10 @@ class Accelerator(wiring.Component):
         with m.Switch(step):
             for i, s in enumerate(steps):
                 with m.Case(i):
-                    fields = {f: getattr(s, f) for f in layout.members if f not in ("kind", "fetch", "out")}
+                    fields = {f: getattr(s, f) for f in layout.members if f not in ("kind", "fetch", "out", "b")}
                     m.d.comb += desc.eq(layout.const({
                         **fields, "kind": s.kind,
-                        "fetch": s.fetch or {}, "out": s.out or {},
+                        "fetch": s.fetch or {}, "out": s.out or {}, "b": s.b or {},
                     }))
         m.d.comb += self.step_index.eq(step)
 
@@ -124,8 +126,10 @@ class Accelerator(wiring.Component):
         m.submodules.array = array = SystolicArray(p)
         m.submodules.fetch_lanes = fetch = RasterLanes(cols)
         m.submodules.out_lanes = out_lanes = RasterLanes(cols)
+        m.submodules.b_lanes = b_lanes = RasterLanes(cols)
         m.submodules.pool = pool = GlobalPoolUnit(p, cols)
-        m.d.comb += [fetch.config.eq(desc.fetch), out_lanes.config.eq(desc.out)]
+        m.submodules.adder = adder = BypassAdd(p, cols)
+        m.d.comb += [fetch.config.eq(desc.fetch), out_lanes.config.eq(desc.out), b_lanes.config.eq(desc.b)]
         m.d.comb += [self.conflict.eq(act.conflict), self.overrun.eq(array.overrun)]
 
         weights = memory.Memory(shape=unsigned(rows * p.weight_bits), depth=len(prog.weights),
@@ -151,12 +155,17 @@ class Accelerator(wiring.Component):
         # load / pool state
         channel = Signal(unsigned(ADDRESS_BITS))
         chan_base = Signal(signed(ADDRESS_BITS + 1))
+        b_chan_base = Signal(signed(ADDRESS_BITS + 1))
+        out_chan_base = Signal(signed(ADDRESS_BITS + 1))
+        add_phase = Signal()
         beat = Signal(unsigned(ADDRESS_BITS))
         wait = Signal(range(conv_pipeline_latency(p) + 2))
         score = Signal(signed(p.lane_act_bits + 1))
 
         issuing = Signal()        # a conv reduction step is issued this cycle
         pool_issue = Signal()     # a pool read group is issued this cycle
+        add_read_a = Signal()     # bypass add: first input's group read this cycle
+        add_read_b = Signal()     # bypass add: second input's group read this cycle
         pool_last = Signal()
         inside = Signal(cols)
         read_enable = Signal(cols)
@@ -168,8 +177,10 @@ class Accelerator(wiring.Component):
             m.d.comb += inside[c].eq(fetch.valid[c] & (row >= 0) & (row < desc.in_height) & (col >= 0) & (col < desc.in_width))
             with m.If(issuing):
                 m.d.comb += [act.read_address[c].eq(desc.in_base + fetch.origin[c] + offset), read_enable[c].eq(inside[c])]
-            with m.Elif(pool_issue):
+            with m.Elif(pool_issue | add_read_a):
                 m.d.comb += [act.read_address[c].eq(chan_base + fetch.origin[c]), read_enable[c].eq(fetch.valid[c])]
+            with m.Elif(add_read_b):
+                m.d.comb += [act.read_address[c].eq(b_chan_base + b_lanes.origin[c]), read_enable[c].eq(b_lanes.valid[c])]
         m.d.comb += act.read_enable.eq(read_enable)
         m.d.comb += [weight_port.addr.eq(tile_weight_base + kstep), bias_port.addr.eq(desc.bias_base + n_tile)]
 
@@ -200,6 +211,23 @@ class Accelerator(wiring.Component):
         ]
         with m.If(pool.out_valid):
             m.d.sync += score.eq(pool.out)
+
+        # bypass add: hold the first input one cycle, add the second as it arrives, write two cycles after
+        held = Signal(data.ArrayLayout(signed(p.lane_act_bits), cols))
+        b_d1 = Signal()
+        m.d.sync += b_d1.eq(add_read_b)
+        with m.If(~b_d1):
+            m.d.sync += held.eq(act.read_data)
+        add_address = [Signal(signed(ADDRESS_BITS + 1), name=f"add_address{c}_d{i}") for c in range(cols) for i in range(2)]
+        add_enable = [Signal(cols, name=f"add_enable_d{i}") for i in range(2)]
+        for c in range(cols):
+            m.d.sync += [add_address[2 * c].eq(out_chan_base + out_lanes.origin[c]), add_address[2 * c + 1].eq(add_address[2 * c])]
+        m.d.sync += [add_enable[0].eq(Mux(add_read_b, out_lanes.valid, 0)), add_enable[1].eq(add_enable[0])]
+        m.d.comb += [
+            adder.a.eq(held), adder.b.eq(act.read_data), adder.valid.eq(b_d1),
+            adder.align_a.eq(desc.align_a), adder.align_b.eq(desc.align_b),
+            adder.shift.eq(desc.shift), adder.lo.eq(desc.lo), adder.hi.eq(desc.hi),
+        ]
 
         # tile records: one FIFO per column, pushed when a tile's issue ends
         record = data.StructLayout({"pos": signed(ADDRESS_BITS + 1), "valid": 1, "chan_addr": signed(ADDRESS_BITS + 1),
@@ -276,6 +304,12 @@ class Accelerator(wiring.Component):
                     act.write_data[c].eq(self.image.payload[c]),
                     act.write_enable[c].eq(fetch.valid[c]),
                 ]
+            with m.Elif(add_enable[1] != 0):
+                m.d.comb += [
+                    act.write_address[c].eq(add_address[2 * c + 1]),
+                    act.write_data[c].eq(adder.out[c]),
+                    act.write_enable[c].eq(add_enable[1][c]),
+                ]
             with m.Else():
                 m.d.comb += [
                     act.write_address[c].eq(lane.address),
@@ -305,8 +339,8 @@ class Accelerator(wiring.Component):
         m.d.sync += [self.step_done.eq(0), self.frame_done.eq(0)]
         reset_lanes = Signal()
         advance_lanes = Signal()
-        m.d.comb += [fetch.reset.eq(reset_lanes), out_lanes.reset.eq(reset_lanes),
-                     fetch.advance.eq(advance_lanes), out_lanes.advance.eq(advance_lanes)]
+        m.d.comb += [fetch.reset.eq(reset_lanes), out_lanes.reset.eq(reset_lanes), b_lanes.reset.eq(reset_lanes),
+                     fetch.advance.eq(advance_lanes), out_lanes.advance.eq(advance_lanes), b_lanes.advance.eq(advance_lanes)]
 
         def next_step():
             m.d.sync += [self.step_done.eq(1), step.eq(step + 1)]
@@ -319,6 +353,7 @@ class Accelerator(wiring.Component):
                     n_tile.eq(0), p_tile.eq(0), kstep.eq(0), offset.eq(0), cin.eq(0), dy.eq(0), dx.eq(0),
                     tile_weight_base.eq(desc.weight_base), chan_addr.eq(desc.out_base), remaining.eq(desc.out_channels),
                     channel.eq(0), beat.eq(0), chan_base.eq(desc.in_base),
+                    b_chan_base.eq(desc.b_base), out_chan_base.eq(desc.out_base), add_phase.eq(0),
                 ]
                 with m.If(step == 0):
                     m.d.sync += counters.eq(0)
@@ -329,6 +364,8 @@ class Accelerator(wiring.Component):
                         m.next = "CONV"
                     with m.Case(KIND_POOL):
                         m.next = "POOL_ISSUE"
+                    with m.Case(KIND_ADD):
+                        m.next = "ADD"
 
             with m.State("LOAD"):
                 m.d.comb += [self.image.ready.eq(1), counting.eq(1), stalled.eq(~self.image.valid)]
@@ -373,6 +410,29 @@ class Accelerator(wiring.Component):
                         m.d.sync += [dx.eq(dx + 1), offset.eq(offset + 1)]
 
             with m.State("CONV_DRAIN"):
+                m.d.comb += counting.eq(1)
+                m.d.sync += wait.eq(wait - 1)
+                with m.If(wait == 0):
+                    next_step()
+
+            with m.State("ADD"):
+                m.d.comb += [counting.eq(1), add_read_a.eq(~add_phase), add_read_b.eq(add_phase)]
+                m.d.sync += add_phase.eq(~add_phase)
+                with m.If(add_phase):
+                    with m.If(beat == desc.pixel_tiles - 1):
+                        m.d.comb += reset_lanes.eq(1)
+                        m.d.sync += [
+                            beat.eq(0), channel.eq(channel + 1), chan_base.eq(chan_base + desc.in_plane),
+                            b_chan_base.eq(b_chan_base + desc.b_plane), out_chan_base.eq(out_chan_base + desc.out_plane),
+                        ]
+                        with m.If(channel == desc.channels - 1):
+                            m.d.sync += wait.eq(ADD_DRAIN_CYCLES - 1)
+                            m.next = "ADD_DRAIN"
+                    with m.Else():
+                        m.d.comb += advance_lanes.eq(1)
+                        m.d.sync += beat.eq(beat + 1)
+
+            with m.State("ADD_DRAIN"):
                 m.d.comb += counting.eq(1)
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == 0):

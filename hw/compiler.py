@@ -25,7 +25,7 @@ from firebrick.quant.fixed_point import Format
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input, op_kind
 
-KIND_LOAD, KIND_CONV, KIND_POOL = 0, 1, 2
+KIND_LOAD, KIND_CONV, KIND_POOL, KIND_ADD = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Step:
     fetch: dict = field(default_factory=dict)
     #: conv: tracker over the output pixels, in the output tensor's pitch
     out: dict = field(default_factory=dict)
+    #: add: tracker over the second input, in its pitch
+    b: dict = field(default_factory=dict)
     in_base: int = 0
     in_plane: int = 0
     in_height: int = 0
@@ -60,6 +62,10 @@ class Step:
     lo: int = 0
     hi: int = 0
     multiplier: int = 1
+    b_base: int = 0
+    b_plane: int = 0
+    align_a: int = 0
+    align_b: int = 0
 
 
 @dataclass
@@ -97,14 +103,49 @@ def _check_formats(name: str, op: Conv, params: ArrayParams) -> None:
         raise HardwareParamError(f"layer '{name}' has a {op.kernel}x{op.kernel} kernel; the accelerator runs 1x1 and 3x3")
 
 
+def _add_step(graph: Graph, name: str, op: Add, shapes, memory: MemoryPlan, params: ArrayParams) -> Step:
+    """Bypass add: align both inputs to the wider fractional length, add, requantize (as the executor)."""
+    from firebrick.hw.vector_ops import MAX_ALIGN_SHIFT
+    from firebrick.quant.executor import output_format
+
+    (a_name, b_name), cols = graph.inputs(name), params.cols
+    fa, fb = output_format(graph, a_name), output_format(graph, b_name)
+    common = max(fa.frac, fb.frac)
+    align_a, align_b = common - fa.frac, common - fb.frac
+    if max(align_a, align_b) > MAX_ALIGN_SHIFT:
+        raise HardwareParamError(f"'{name}': its inputs' formats ({fa}, {fb}) differ by more than {MAX_ALIGN_SHIFT} fractional bits")
+    if op.fmt.bits > params.act_bits:
+        raise HardwareParamError(f"'{name}' has {op.fmt.bits}-bit activations; the accelerator carries {params.act_bits}-bit activations")
+    low, high = shift_range(params)
+    shift = common - op.fmt.frac
+    if shift > high:
+        raise HardwareParamError(f"'{name}' shifts right by {shift}, beyond the datapath's {high}")
+    layouts = []
+    for source in (a_name, b_name, name):
+        tensor, offset = memory.destinations[source]
+        layouts.append((memory.layouts[tensor], offset))
+    (la, oa), (lb, ob), (lo_, oo) = layouts
+    channels, height, width = shapes[name]
+    lo, hi = clip_bounds(op.fmt, op.relu)
+
+    def tracker(pitch):
+        return tracker_config(width=width, pixels=height * width, stride=1, pad=0, pitch=pitch, lanes=cols)
+
+    return Step(
+        name, KIND_ADD, fetch=tracker(la.pitch), out=tracker(lo_.pitch), b=tracker(lb.pitch),
+        in_base=la.base + oa * la.plane, in_plane=la.plane, b_base=lb.base + ob * lb.plane, b_plane=lb.plane,
+        out_base=lo_.base + oo * lo_.plane, out_plane=lo_.plane, channels=channels,
+        pixel_tiles=math.ceil(height * width / cols), align_a=align_a, align_b=align_b,
+        shift=max(shift, low), lo=lo, hi=hi,
+    )
+
+
 def compile_graph(graph: Graph, params: ArrayParams) -> Program:
     """The layer program and memory images of a quantized, canonical graph."""
     if params.cols & (params.cols - 1):
         raise HardwareParamError(f"array cols must be a power of two (the activation memory has 2 x cols banks), not {params.cols}")
     shapes = infer_shapes(graph)
     for name, op in graph.items():
-        if isinstance(op, Add):
-            raise HardwareParamError(f"'{name}' is a bypass add; the accelerator's RTL does not run bypass yet (build the model with bypass='none')")
         if isinstance(op, GlobalAvgPool) and name != graph.output:
             raise HardwareParamError(f"'{name}': the global average pool must be the last layer (its output streams out as the scores)")
         if isinstance(op, Conv) and op.quant is None:
@@ -173,6 +214,8 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
                 in_base=src.base + src_offset * src.plane, in_plane=src.plane, channels=channels,
                 pixel_tiles=math.ceil(height * width / cols), shift=op.shift, lo=lo, hi=hi, multiplier=op.multiplier,
             ))
+        elif isinstance(op, Add):
+            steps.append(_add_step(graph, name, op, shapes, memory, params))
         elif isinstance(op, Concat):
             continue
     weights = np.array(weight_words, np.int64).reshape(-1, rows) if weight_words else np.zeros((1, rows), np.int64)

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.hw.params import ArrayParams
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input
@@ -30,6 +30,8 @@ WRITE_LATENCY = 1
 SETUP_CYCLES = 1
 #: global pool: cycles from a channel's last read to its score being ready to send
 POOL_RESULT_LATENCY = 4
+#: bypass add: cycles after its last read until its last write has landed
+ADD_DRAIN_CYCLES = 2
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: 
     return LayerSchedule(name, "conv", macs, cycles, channel_tiles, pixel_tiles, reduction, period)
 
 
+def add_schedule(name: str, shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
+    """Per group of `cols` pixels of a channel: read one input, then the other; writes overlap."""
+    channels, height, width = shape
+    groups = math.ceil(height * width / params.cols)
+    return LayerSchedule(name, "add", 0, SETUP_CYCLES + channels * groups * 2 + ADD_DRAIN_CYCLES)
+
+
 def pool_schedule(name: str, in_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
     """Per channel: read `cols` pixels a cycle, wait for the sum, send the score."""
     channels, height, width = in_shape
@@ -89,7 +98,7 @@ def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
         elif isinstance(op, Conv):
             plan.append(conv_schedule(name, op, shapes[name], params))
         elif isinstance(op, Add):
-            raise HardwareParamError(f"'{name}': bypass add has no schedule yet (the RTL does not run it)")
+            plan.append(add_schedule(name, shapes[name], params))
         elif isinstance(op, GlobalAvgPool):
             plan.append(pool_schedule(name, shapes[graph.inputs(name)[0]], params))
         elif isinstance(op, Concat):
