@@ -24,6 +24,7 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import ActivationMemory
+from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.compiler import KIND_ADD, KIND_CONV, KIND_LOAD, KIND_POOL, Program
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.raster_lanes import ADDRESS_BITS, COORD_BITS, RasterLanes, TrackerConfig
@@ -64,7 +65,7 @@ def descriptor_layout(params: ArrayParams) -> data.StructLayout:
         "shift": signed(max((params.acc_bits + POOL_MULTIPLIER_BITS + 2).bit_length() + 1, (-low).bit_length() + 1)),
         "lo": clip, "hi": clip, "multiplier": unsigned(POOL_MULTIPLIER_BITS + 1),
         "b": TrackerConfig, "b_base": address, "b_plane": address,
-        "align_a": unsigned(5), "align_b": unsigned(5),
+        "align_a": unsigned(5), "align_b": unsigned(5), "codebook_base": count,
     })
 
 
@@ -132,8 +133,10 @@ class Accelerator(wiring.Component):
         m.d.comb += [fetch.config.eq(desc.fetch), out_lanes.config.eq(desc.out), b_lanes.config.eq(desc.b)]
         m.d.comb += [self.conflict.eq(act.conflict), self.overrun.eq(array.overrun)]
 
-        weights = memory.Memory(shape=unsigned(rows * p.weight_bits), depth=len(prog.weights),
-                                init=[_pack(w, p.weight_bits) for w in prog.weights])
+        # the weight memory holds weights, or k-bit codebook indices decoded by a per-layer table
+        stored_bits = prog.codebook_bits or p.weight_bits
+        weights = memory.Memory(shape=unsigned(rows * stored_bits), depth=len(prog.weights),
+                                init=[_pack(w, stored_bits) for w in prog.weights])
         biases = memory.Memory(shape=unsigned(rows * p.acc_bits), depth=len(prog.biases),
                                init=[_pack(b, p.acc_bits) for b in prog.biases])
         m.submodules.weights, m.submodules.biases = weights, biases
@@ -191,8 +194,27 @@ class Accelerator(wiring.Component):
         for c in range(cols):
             m.d.sync += x[c].eq(Mux(enable_d1[c], act.read_data[c], 0))
         w = Signal(data.ArrayLayout(signed(p.weight_bits), rows))
-        for r in range(rows):
-            m.d.sync += w[r].eq(weight_port.data[r * p.weight_bits:(r + 1) * p.weight_bits].as_signed())
+        table_load = Signal()
+        table_index = Signal(range((1 << (prog.codebook_bits or 1)) + 2))
+        if prog.codebook_bits:
+            k = prog.codebook_bits
+            m.submodules.decoder = decoder = CodebookDecoder(index_bits=k, weight_bits=p.weight_bits, lanes=rows)
+            tables = memory.Memory(shape=signed(p.weight_bits), depth=len(prog.codebooks), init=[int(v) for v in prog.codebooks])
+            m.submodules.codebooks = tables
+            table_port = tables.read_port()
+            m.d.comb += table_port.addr.eq(desc.codebook_base + table_index)
+            loaded = Signal(range(1 << k))
+            m.d.sync += loaded.eq(table_index)
+            m.d.comb += [
+                decoder.write_enable.eq(table_load & (table_index != 0)),
+                decoder.write_index.eq(loaded), decoder.write_weight.eq(table_port.data),
+            ]
+            for r in range(rows):
+                m.d.comb += decoder.index[r].eq(weight_port.data[r * k:(r + 1) * k])
+                m.d.sync += w[r].eq(decoder.weight[r])
+        else:
+            for r in range(rows):
+                m.d.sync += w[r].eq(weight_port.data[r * p.weight_bits:(r + 1) * p.weight_bits].as_signed())
         ctl = [Signal(3, name=f"ctl_d{i}") for i in range(FETCH_LATENCY)]
         m.d.sync += ctl[0].eq(Mux(issuing, Mux(kstep == 0, 0b011, 0b001) | Mux(kstep == desc.reduction - 1, 0b100, 0), 0))
         for i in range(1, FETCH_LATENCY):
@@ -361,7 +383,7 @@ class Accelerator(wiring.Component):
                     with m.Case(KIND_LOAD):
                         m.next = "LOAD"
                     with m.Case(KIND_CONV):
-                        m.next = "CONV"
+                        m.next = "TABLE" if prog.codebook_bits else "CONV"
                     with m.Case(KIND_POOL):
                         m.next = "POOL_ISSUE"
                     with m.Case(KIND_ADD):
@@ -408,6 +430,14 @@ class Accelerator(wiring.Component):
                             m.d.sync += [dy.eq(dy + 1), offset.eq(offset + desc.dy_step)]
                     with m.Else():
                         m.d.sync += [dx.eq(dx + 1), offset.eq(offset + 1)]
+
+            with m.State("TABLE"):
+                # read entry i while writing entry i-1 (the table ROM has one cycle of latency)
+                m.d.comb += [counting.eq(1), table_load.eq(1)]
+                m.d.sync += table_index.eq(table_index + 1)
+                with m.If(table_index == (1 << (prog.codebook_bits or 1))):
+                    m.d.sync += table_index.eq(0)
+                    m.next = "CONV"
 
             with m.State("CONV_DRAIN"):
                 m.d.comb += counting.eq(1)

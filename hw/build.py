@@ -32,11 +32,15 @@ MANIFEST_VERSION = 1
 def memory_report(program: Program) -> list[dict[str, Any]]:
     p = program.params
     plan = program.memory
-    return [
+    stored = program.codebook_bits or p.weight_bits
+    tables = [] if program.codebooks is None else [
+        {"name": "codebooks", "banks": 1, "depth": len(program.codebooks), "width": p.weight_bits,
+         "bits": len(program.codebooks) * p.weight_bits}]
+    return tables + [
         {"name": "activations", "banks": plan.banks, "depth": plan.bank_depth, "width": p.lane_act_bits,
          "bits": plan.banks * plan.bank_depth * p.lane_act_bits},
-        {"name": "weights", "banks": 1, "depth": len(program.weights), "width": p.rows * p.weight_bits,
-         "bits": len(program.weights) * p.rows * p.weight_bits},
+        {"name": "weights", "banks": 1, "depth": len(program.weights), "width": p.rows * stored,
+         "bits": len(program.weights) * p.rows * stored},
         {"name": "biases", "banks": 1, "depth": len(program.biases), "width": p.rows * p.acc_bits,
          "bits": len(program.biases) * p.rows * p.acc_bits},
     ]
@@ -84,7 +88,7 @@ def build_accelerator(
         "model": graph.name,
         "board": board,
         "clock_mhz": clock_mhz,
-        "params": params.to_dict(),
+        "params": {**params.to_dict(), "codebook_bits": program.codebook_bits},
         "memories": memory_report(program),
         "sram_bits": sum(m["bits"] for m in memory_report(program)),
         "io": {

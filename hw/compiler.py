@@ -19,7 +19,7 @@ from firebrick.hw.layout import MemoryPlan, plan_layouts
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.raster_lanes import tracker_config
 from firebrick.hw.requantize import shift_range
-from firebrick.hw.schedule import LayerSchedule, plan_schedule
+from firebrick.hw.schedule import LayerSchedule, codebook_entries, plan_schedule
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.fixed_point import Format
 from firebrick.quant.graph import Graph
@@ -64,6 +64,8 @@ class Step:
     multiplier: int = 1
     b_base: int = 0
     b_plane: int = 0
+    #: first entry of this conv's decode table in the codebook ROM
+    codebook_base: int = 0
     align_a: int = 0
     align_b: int = 0
 
@@ -81,6 +83,10 @@ class Program:
     input_node: str
     output_node: str
     num_classes: int
+    #: k when the weight memory holds k-bit codebook indices, else None
+    codebook_bits: int | None = None
+    #: the decode tables of all convs, 2**k int weights each, concatenated
+    codebooks: np.ndarray | None = None
 
 
 def clip_bounds(fmt: Format, relu: bool) -> tuple[int, int]:
@@ -157,6 +163,13 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
     steps: list[Step] = []
     weight_words: list[np.ndarray] = []
     bias_words: list[np.ndarray] = []
+    table_words: list[int] = []
+    convs = [op for _, op in graph.items() if isinstance(op, Conv)]
+    shared = [op.quant.codebook is not None for op in convs]
+    if any(shared) and not all(shared):
+        raise HardwareParamError("either every conv or none uses a codebook: the weight memory holds indices or weights")
+    entries = codebook_entries(graph)
+    codebook_bits = (entries - 1).bit_length() if entries else None
     for name, op in graph.items():
         if isinstance(op, Input):
             layout = memory.layouts[name]
@@ -179,7 +192,13 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
             reduction = op.in_channels * k * k
             q = op.quant
             weight_base, bias_base = len(weight_words), len(bias_words)
-            flat = q.weight.reshape(out_channels, reduction)
+            if codebook_bits:
+                flat = q.indices.astype(np.int64).reshape(out_channels, reduction)
+                codebook_base = len(table_words)
+                table_words.extend(list(q.codebook) + [0] * (entries - len(q.codebook)))
+            else:
+                flat = q.weight.reshape(out_channels, reduction)
+                codebook_base = 0
             channel_tiles = math.ceil(out_channels / rows)
             for tile in range(channel_tiles):
                 block = np.zeros((rows, reduction), np.int64)
@@ -199,7 +218,7 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
                 channel_tiles=channel_tiles, pixel_tiles=math.ceil(out_h * out_w / cols),
                 dy_step=src.pitch - (k - 1), cin_step=src.plane - (k - 1) * src.pitch - (k - 1),
                 out_base=dst.base + dst_offset * dst.plane, out_plane=dst.plane, top_row_offset=(rows - 1) * dst.plane,
-                out_channels=out_channels, weight_base=weight_base, bias_base=bias_base,
+                out_channels=out_channels, weight_base=weight_base, bias_base=bias_base, codebook_base=codebook_base,
                 shift=max(q.shift, low), lo=lo, hi=hi,
             ))
         elif isinstance(op, GlobalAvgPool):
@@ -223,4 +242,5 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
     return Program(
         params, steps, weights, biases, memory, plan_schedule(graph, params),
         graph.input, graph.output, shapes[graph.output][0],
+        codebook_bits, np.array(table_words, np.int64) if table_words else None,
     )

@@ -61,13 +61,23 @@ def conv_pipeline_latency(params: ArrayParams) -> int:
     return FETCH_LATENCY + rows + (cols - 1) + (rows - 1) + REQUANT_LATENCY + WRITE_LATENCY + (cols - 1)
 
 
-def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
+def codebook_entries(graph: Graph) -> int:
+    """Entries of the weight decode table (2**k) when every conv shares weights through a codebook, else 0."""
+    books = [op.quant.codebook for _, op in graph.items() if isinstance(op, Conv) and op.quant is not None]
+    if not books or any(b is None for b in books):
+        return 0
+    return max(len(b) for b in books)
+
+
+def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: ArrayParams, table_entries: int = 0) -> LayerSchedule:
     channels, height, width = out_shape
     reduction = op.in_channels * op.kernel**2
     channel_tiles = math.ceil(channels / params.rows)
     pixel_tiles = math.ceil(height * width / params.cols)
     period = max(reduction, params.rows, 2)  # >= 2: the bias word is read one cycle into a tile
-    cycles = SETUP_CYCLES + channel_tiles * pixel_tiles * period + conv_pipeline_latency(params)
+    # a codebook layer first loads its decode table: one entry a cycle behind the table ROM's read
+    table_load = table_entries + 1 if table_entries else 0
+    cycles = SETUP_CYCLES + table_load + channel_tiles * pixel_tiles * period + conv_pipeline_latency(params)
     macs = channels * height * width * reduction
     return LayerSchedule(name, "conv", macs, cycles, channel_tiles, pixel_tiles, reduction, period)
 
@@ -89,6 +99,7 @@ def pool_schedule(name: str, in_shape: tuple[int, int, int], params: ArrayParams
 def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
     """Every phase of a frame in order: image load, layers, score stream."""
     shapes = infer_shapes(graph)
+    table_entries = codebook_entries(graph)
     plan = []
     for name, op in graph.items():
         if isinstance(op, Input):
@@ -96,7 +107,7 @@ def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
             channels, height, width = op.shape
             plan.append(LayerSchedule(name, "load", 0, channels * math.ceil(height * width / params.cols)))
         elif isinstance(op, Conv):
-            plan.append(conv_schedule(name, op, shapes[name], params))
+            plan.append(conv_schedule(name, op, shapes[name], params, table_entries))
         elif isinstance(op, Add):
             plan.append(add_schedule(name, shapes[name], params))
         elif isinstance(op, GlobalAvgPool):

@@ -73,6 +73,15 @@ def test_bypass_adds_on_a_4x4_array(bypass):
     assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
 
 
+def test_codebook_weights_decode_through_the_table(tiny_checkpoint):
+    data = load_dataset("digits", channels=1, size=8)
+    graph = canonicalize(lower_torch(load_checkpoint(tiny_checkpoint).build_model(), (1, 8, 8)))
+    graph = quantize_graph(graph, calibrate(graph, data.tensors("train")[0][:64]), QuantConfig(codebook_bits=3))
+    program, result = check_frame(graph, ArrayParams(rows=4, cols=4), quantize_images(graph, data.tensors("test")[0][1:2].numpy())[0])
+    assert program.codebook_bits == 3 and len(program.codebooks) == 8 * 14
+    assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
+
+
 def test_a_corrupted_weight_is_reported_by_layer_channel_and_pixel(tiny_checkpoint):
     data = load_dataset("digits", channels=1, size=8)
     graph = canonicalize(lower_torch(load_checkpoint(tiny_checkpoint).build_model(), (1, 8, 8)))
