@@ -97,6 +97,13 @@ class Accelerator(wiring.Component):
             "counters": Out(Counters),
             "conflict": Out(1),
             "overrun": Out(1),
+            # debug: with debug_pause set the controller stops after every step (not counted as cycles)
+            # until debug_resume; meanwhile debug_address reads the activation memory (one cycle later)
+            "debug_pause": In(1),
+            "debug_resume": In(1),
+            "paused": Out(1),
+            "debug_address": In(unsigned(ADDRESS_BITS)),
+            "debug_data": Out(signed(p.lane_act_bits)),
         })
         self.activations = ActivationMemory(
             banks=program.memory.banks, depth=max(program.memory.bank_depth, 1), lanes=p.cols, value_bits=p.lane_act_bits
@@ -165,6 +172,7 @@ class Accelerator(wiring.Component):
         wait = Signal(range(conv_pipeline_latency(p) + 2))
         score = Signal(signed(p.lane_act_bits + 1))
 
+        debug_read = Signal()
         issuing = Signal()        # a conv reduction step is issued this cycle
         pool_issue = Signal()     # a pool read group is issued this cycle
         add_read_a = Signal()     # bypass add: first input's group read this cycle
@@ -184,6 +192,10 @@ class Accelerator(wiring.Component):
                 m.d.comb += [act.read_address[c].eq(chan_base + fetch.origin[c]), read_enable[c].eq(fetch.valid[c])]
             with m.Elif(add_read_b):
                 m.d.comb += [act.read_address[c].eq(b_chan_base + b_lanes.origin[c]), read_enable[c].eq(b_lanes.valid[c])]
+            if c == 0:
+                with m.Elif(debug_read):
+                    m.d.comb += [act.read_address[0].eq(self.debug_address), read_enable[0].eq(1)]
+        m.d.comb += self.debug_data.eq(act.read_data[0])
         m.d.comb += act.read_enable.eq(read_enable)
         m.d.comb += [weight_port.addr.eq(tile_weight_base + kstep), bias_port.addr.eq(desc.bias_base + n_tile)]
 
@@ -366,7 +378,10 @@ class Accelerator(wiring.Component):
 
         def next_step():
             m.d.sync += [self.step_done.eq(1), step.eq(step + 1)]
-            m.next = "SETUP"
+            with m.If(self.debug_pause):
+                m.next = "PAUSE"
+            with m.Else():
+                m.next = "SETUP"
 
         with m.FSM(init="SETUP"):
             with m.State("SETUP"):
@@ -491,6 +506,11 @@ class Accelerator(wiring.Component):
                         m.next = "FINISH"
                     with m.Else():
                         m.next = "POOL_ISSUE"
+
+            with m.State("PAUSE"):
+                m.d.comb += [self.paused.eq(1), debug_read.eq(1)]
+                with m.If(self.debug_resume):
+                    m.next = "SETUP"
 
             with m.State("FINISH"):
                 m.d.sync += [self.frame_done.eq(1), self.step_done.eq(1), step.eq(0)]

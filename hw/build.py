@@ -23,6 +23,7 @@ from firebrick.hw.compiler import Program, compile_graph
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.schedule import network_utilization
 from firebrick.quant.analyses import infer_shapes
+from firebrick.quant.fbg import save_graph
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Conv
 
@@ -81,6 +82,7 @@ def build_accelerator(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(output / "accelerator.v", lambda f: f.write(text))
+    save_graph(graph, output / "model.fbg")  # the simulator's golden model travels with the build
     cycles = sum(s.cycles for s in program.schedule)
     manifest = {
         "version": MANIFEST_VERSION,
@@ -102,6 +104,7 @@ def build_accelerator(
         "frames_per_second": clock_mhz * 1e6 / cycles,
         "utilization": network_utilization(program.schedule, params),
         "verilog": {"file": "accelerator.v", "bytes": len(text), "lines": text.count("\n"), "seconds": seconds},
+        "graph": "model.fbg",
         "notes": notes,
     }
     write_json_atomic(output / "manifest.json", manifest)

@@ -1,0 +1,130 @@
+"""cocotb testbench: whole frames through the generated accelerator, checked against the golden executor.
+
+Driven by `simulate.py` through two environment variables set for the
+simulator process only: FIREBRICK_FRAME (an .npz written by simulate.py with
+the image beats, the expected scores and, for the checked frames, every conv
+layer's expected output with its memory addresses) and FIREBRICK_RESULT (where
+this bench writes its JSON). Python touches the design only at handshakes and
+edges of `paused`/`frame_done`/`scores.valid`, so Verilator runs freely between.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
+
+log = logging.getLogger("firebrick.frame_bench")
+
+
+def _pack(values, bits: int) -> int:
+    word = 0
+    for i, v in enumerate(values):
+        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
+    return word
+
+
+def _signed(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+async def _send_image(dut, beats: np.ndarray, lane_bits: int) -> None:
+    for beat in beats:
+        dut.image__payload.value = _pack(beat, lane_bits)
+        dut.image__valid.value = 1
+        await ReadOnly()
+        while not int(dut.image__ready.value):
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+        await RisingEdge(dut.clk)
+    dut.image__valid.value = 0
+
+
+async def _collect_scores(dut, scores: list[int], bits: int) -> None:
+    while True:
+        await RisingEdge(dut.scores__valid)
+        await ReadOnly()
+        scores.append(_signed(int(dut.scores__payload.value), bits))
+
+
+async def _read_layer(dut, addresses: np.ndarray, lane_bits: int) -> np.ndarray:
+    values = np.zeros(len(addresses), np.int64)
+    for i, address in enumerate(addresses):
+        await FallingEdge(dut.clk)
+        dut.debug_address.value = int(address)
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        values[i] = _signed(int(dut.debug_data.value), lane_bits)
+    return values
+
+
+@cocotb.test()
+async def frames(dut):
+    spec = np.load(os.environ["FIREBRICK_FRAME"], allow_pickle=False)
+    meta = json.loads(spec["meta"].tobytes().decode())
+    lane_bits, score_bits = meta["lane_bits"], meta["score_bits"]
+    counter_fields = meta["counters"]  # name -> [offset, width]
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 1
+    dut.image__valid.value = 0
+    dut.scores__ready.value = 1
+    dut.debug_resume.value = 0
+    dut.debug_address.value = 0
+    dut.debug_pause.value = 0
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    results = []
+    for frame in range(meta["frames"]):
+        checked = frame < meta["checked_frames"]
+        dut.debug_pause.value = int(checked)
+        scores: list[int] = []
+        monitor = cocotb.start_soon(_collect_scores(dut, scores, score_bits))
+        await _send_image(dut, spec["beats"][frame], lane_bits)
+        record = {"frame": frame, "mismatch": None, "hung": None}
+        layers_seen = []
+        while True:
+            watchdog = Timer(meta["watchdog_cycles"] * 10, unit="ns")
+            fired = await First(RisingEdge(dut.paused), RisingEdge(dut.frame_done), watchdog)
+            if fired is watchdog:
+                record["hung"] = {"step": int(dut.step_index.value), "step_node": meta["steps"][int(dut.step_index.value)]}
+                break
+            if int(dut.frame_done.value):
+                await ReadOnly()  # the counters hold the frame's totals in this cycle only
+                counters = int(dut.counters.value)
+                break
+            finished = meta["steps"][int(dut.step_index.value) - 1]
+            if finished in meta["layers"]:
+                expected = spec[f"expected/{frame}/{finished}"]
+                got = await _read_layer(dut, spec[f"addresses/{finished}"], lane_bits)
+                layers_seen.append(finished)
+                if record["mismatch"] is None and not np.array_equal(got, expected):
+                    index = int(np.argmax(got != expected))
+                    c, y, x = (int(v) for v in np.unravel_index(index, meta["layers"][finished]))
+                    record["mismatch"] = {"layer": finished, "channel": c, "y": y, "x": x,
+                                          "expected": int(expected[index]), "got": int(got[index]),
+                                          "count": int(np.count_nonzero(got != expected))}
+                    log.error("frame %d: first mismatch %s", frame, record["mismatch"])
+            await FallingEdge(dut.clk)
+            dut.debug_resume.value = 1
+            await RisingEdge(dut.clk)
+            await FallingEdge(dut.clk)
+            dut.debug_resume.value = 0
+        await ClockCycles(dut.clk, 2)
+        monitor.cancel()
+        if record["hung"]:
+            counters = int(dut.counters.value)
+        record["counters"] = {name: (counters >> off) & ((1 << width) - 1) for name, (off, width) in counter_fields.items()}
+        record["scores"] = scores
+        record["layers_checked"] = layers_seen
+        results.append(record)
+        if record["hung"]:
+            break
+    with open(os.environ["FIREBRICK_RESULT"], "w", encoding="utf-8") as f:
+        json.dump(results, f)
+    assert all(r["hung"] is None for r in results), f"the design hung: {results[-1]['hung']}"

@@ -1,0 +1,128 @@
+"""Simulate a build directory's Verilog on frames, bit-exact against the golden executor.
+
+`simulate_build` reads BUILD_DIR (accelerator.v, manifest.json, model.fbg from
+`firebrick build`), recompiles the program to know every tensor's addresses,
+runs the golden executor, writes the frame file for the cocotb bench
+(`frame_bench.py`), runs it on Verilator (or Icarus) and returns the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firebrick.atomic import write_atomic
+from firebrick.errors import FirebrickError
+from firebrick.hw.accelerator import Counters
+from firebrick.hw.build import MANIFEST_VERSION
+from firebrick.hw.compiler import KIND_ADD, KIND_CONV, compile_graph
+from firebrick.hw.params import ArrayParams
+from firebrick.quant.executor import quantize_images, run_int
+from firebrick.quant.fbg import load_graph
+from firebrick.sim.amaranth_frame import image_beats
+from firebrick.sim.verilator_runner import run_cocotb
+
+BUILD_FILES = ("accelerator.v", "manifest.json", "model.fbg")
+
+
+class BuildDirError(FirebrickError):
+    """A build directory that is incomplete or from another version."""
+
+
+def load_build(build_dir: str | os.PathLike) -> tuple[dict[str, Any], Any]:
+    build_dir = Path(build_dir)
+    missing = [name for name in BUILD_FILES if not (build_dir / name).is_file()]
+    if missing:
+        raise BuildDirError(f"{build_dir} is not a complete build: missing {', '.join(missing)}; run `firebrick build MODEL.fbg -o {build_dir}`")
+    try:
+        manifest = json.loads((build_dir / "manifest.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise BuildDirError(f"{build_dir}/manifest.json is not valid JSON ({exc}); rebuild") from exc
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise BuildDirError(f"{build_dir} was built by a firebrick with manifest version {manifest.get('version')!r}, "
+                            f"this one reads {MANIFEST_VERSION}; rebuild with `firebrick build`")
+    return manifest, load_graph(build_dir / "model.fbg")
+
+
+def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int) -> None:
+    lanes = program.params.cols
+    conv_like = [s for s in program.steps if s.kind in (KIND_CONV, KIND_ADD)]
+    arrays: dict[str, np.ndarray] = {"beats": np.array([image_beats(img, lanes) for img in images_int], np.int64)}
+    layers = {}
+    memory = program.memory
+    for s in conv_like:
+        tensor, offset = memory.destinations[s.node]
+        layout = memory.layouts[tensor]
+        channels = s.out_channels if s.kind == KIND_CONV else s.channels
+        width = s.out["width"]
+        height = s.out["pixels"] // width
+        c, y, x = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width), indexing="ij")
+        arrays[f"addresses/{s.node}"] = layout.address(offset + c, y, x).ravel().astype(np.int64)
+        layers[s.node] = [channels, height, width]
+    for frame in range(checked):
+        golden = run_int(graph, images_int[frame][None], keep_all=True)
+        for node in layers:
+            arrays[f"expected/{frame}/{node}"] = golden[node][0].ravel().astype(np.int64)
+    meta = {
+        "frames": len(images_int), "checked_frames": checked, "lane_bits": program.params.lane_act_bits,
+        "score_bits": program.params.lane_act_bits + 1, "steps": [s.node for s in program.steps], "layers": layers,
+        "counters": {name: [Counters[name].offset, Counters[name].shape.width] for name in Counters.members},
+        "watchdog_cycles": watchdog,
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)
+
+
+def simulate_build(
+    build_dir: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None, *,
+    check_layers: int = 1, simulator: str = "verilator", waves: bool = False,
+) -> dict[str, Any]:
+    """Run `images` (float, N x C x H x W) through the build's RTL; compare scores (all frames) and layers (the first `check_layers`)."""
+    build_dir = Path(build_dir).resolve()
+    manifest, graph = load_build(build_dir)
+    params = ArrayParams(**{k: v for k, v in manifest["params"].items() if k != "codebook_bits"})
+    program = compile_graph(graph, params)
+    images_int = quantize_images(graph, images)
+    golden_scores = [run_int(graph, img[None])[graph.output].ravel().tolist() for img in images_int]
+    frame_cycles = manifest["cycles_per_frame"]
+    with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
+        frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
+        _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=4 * frame_cycles + 10_000)
+        run_cocotb(
+            verilog=build_dir / "accelerator.v", toplevel="accelerator", test_module="firebrick.sim.frame_bench",
+            build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
+            extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
+        )
+        if not result_path.exists():
+            raise FirebrickError(f"the {simulator} bench wrote no result; see {build_dir}/sim_{simulator}")
+        frames = json.loads(result_path.read_text())
+    hung = next((f["hung"] for f in frames if f["hung"]), None)
+    if hung:
+        raise FirebrickError(f"the design hung: no progress for {4 * frame_cycles + 10_000:,} cycles in step {hung['step']} ({hung['step_node']})")
+    score_mismatch = [f["frame"] for f, want in zip(frames, golden_scores) if f["scores"] != want]
+    layer_mismatch = next((f["mismatch"] for f in frames if f["mismatch"]), None)
+    cycles = frames[0]["counters"]["cycles"]
+    clock = manifest["clock_mhz"]
+    macs = sum(layer["macs"] for layer in manifest["layers"])
+    predictions = [int(np.argmax(s)) for s in (f["scores"] for f in frames)]
+    report = {
+        "simulator": simulator,
+        "frames": len(frames),
+        "bit_exact": not score_mismatch and layer_mismatch is None,
+        "layers_checked": frames[0]["layers_checked"] if frames else [],
+        "first_mismatch": layer_mismatch,
+        "score_mismatch_frames": score_mismatch,
+        "cycles": cycles,
+        "predicted_cycles": frame_cycles,
+        "latency_us": cycles / clock,
+        "fps": clock * 1e6 / cycles,
+        "utilization": macs / (cycles * params.rows * params.cols),
+        "counters": frames[0]["counters"],
+        "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
+    }
+    return report

