@@ -233,13 +233,61 @@ def cmd_build(args: argparse.Namespace) -> None:
     _emit(args, manifest, text)
 
 
+def _simulation_images(args: argparse.Namespace, graph):
+    """(float images, labels or None) from --image or --dataset/--count."""
+    import numpy as np
+
+    from firebrick.quant.pipeline import dataset_for, input_shape
+
+    shape = input_shape(graph)
+    if args.image:
+        from PIL import Image
+
+        from firebrick.models.datasets import fit_images
+
+        try:
+            with Image.open(args.image) as img:
+                pixels = np.asarray(img.convert("L" if shape[0] == 1 else "RGB"), np.float32) / 255.0
+        except OSError as exc:
+            raise FirebrickError(f"cannot read image {args.image}: {exc}") from exc
+        pixels = pixels[None, None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)[None]
+        return fit_images(pixels, channels=shape[0], size=shape[1]), None
+    dataset = dataset_for(graph.meta, shape, args.dataset)
+    x, y = dataset.tensors("test")
+    return x[: args.count].numpy(), y[: args.count].numpy()
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    from firebrick.sim.simulate import load_build, simulate_build
+
+    _, graph = load_build(args.build_dir)
+    images, labels = _simulation_images(args, graph)
+    report = simulate_build(args.build_dir, images, labels, check_layers=args.check_layers, simulator=args.simulator, waves=args.waves)
+    mismatch = report["first_mismatch"]
+    lines = [
+        f"{report['frames']} frame(s) on {report['simulator']}: "
+        + ("bit-exact with the golden executor" if report["bit_exact"] else "MISMATCH with the golden executor"),
+        f"layers compared on the first {args.check_layers} frame(s): {len(report['layers_checked'])}",
+        f"cycles/frame {report['cycles']:,} (schedule predicts {report['predicted_cycles']:,}), "
+        f"latency {report['latency_us']:.1f} us, {report['fps']:,.0f} frames/s, utilisation {report['utilization']:.1%}",
+    ]
+    if mismatch:
+        lines.append(f"first mismatch: layer '{mismatch['layer']}' channel {mismatch['channel']} pixel "
+                     f"(y={mismatch['y']}, x={mismatch['x']}): expected {mismatch['expected']}, got {mismatch['got']}")
+    if report["accuracy"] is not None:
+        lines.append(f"accuracy over {report['frames']} test images: {report['accuracy']:.4f}")
+    _emit(args, report, "\n".join(lines))
+    if not report["bit_exact"]:
+        raise FirebrickError("the RTL does not match the golden executor (see above)")
+
+
 def cmd_flow(args: argparse.Namespace) -> None:
     from firebrick.flow import FlowOptions, run_flow
     from firebrick.table import format_table
 
     options = FlowOptions(
         model=args.model, dataset=args.dataset, output=Path(args.output), train=_train_config(args),
-        threads=args.threads, progress=False if args.no_progress else None,
+        threads=args.threads, progress=False if args.no_progress else None, frames=args.frames,
     )
     print(f"firebrick flow: {options.model} -> {args.output}/", file=sys.stderr)
     report = run_flow(options)
@@ -249,8 +297,13 @@ def cmd_flow(args: argparse.Namespace) -> None:
           report["quant_accuracy"], report["array"], report["cycles_per_frame"], round(report["frames_per_second"]),
           round(report["utilization"], 3)]],
     )
+    sim = report["simulation"]
+    simulated = (
+        f"\nverilator:  {sim['frames']} frame(s) {'bit-exact' if sim['bit_exact'] else 'MISMATCH'} with the golden executor "
+        f"on every layer, {sim['cycles']:,} cycles/frame (schedule: {sim['predicted_cycles']:,})" if sim else ""
+    )
     _emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}\ngraph:      {report['graph']}\n"
-                               f"verilog:    {report['build']}/accelerator.v ({report['board']})")
+                               f"verilog:    {report['build']}/accelerator.v ({report['board']})" + simulated)
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -333,10 +386,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), quantize, build, report")
+    p = sub.add_parser("simulate", help="run frames through a build's Verilog (cocotb + Verilator), bit-exact check, cycles")
+    p.add_argument("build_dir", metavar="BUILD_DIR", help="a folder written by `firebrick build`")
+    p.add_argument("--image", help="one image file (PNG, JPEG...) instead of dataset images")
+    p.add_argument("--dataset", help="test images from this dataset (default: the model's)")
+    p.add_argument("--count", type=int, default=8, help="frames from the dataset's test split (default 8)")
+    p.add_argument("--check-layers", type=int, default=1, metavar="N", help="compare every layer on the first N frames (default 1)")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--waves", action="store_true", help="dump waveforms in the simulator's build folder")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("flow", help="the whole flow on the built-in default: train (or reuse), quantize, build, simulate, report")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo name (default {DEFAULT_MODEL})")
     p.add_argument("--dataset", help="digits, mnist, or an image folder (default: the model's own)")
     p.add_argument("-o", "--output", default="firebrick-out", help="output folder (default firebrick-out)")
+    p.add_argument("--frames", type=int, default=2, help="test images to simulate on Verilator (default 2; 0 skips)")
     _add_train_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_flow)

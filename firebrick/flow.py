@@ -1,9 +1,9 @@
 """The end-to-end flow on one model and dataset, stage by stage.
 
-Today: train (or reuse a finished checkpoint), quantize to 8-bit dynamic fixed
-point, build the accelerator's Verilog for the default board, and report cost,
-float vs quantized accuracy, cycles and frames/s. Simulation (issue 5)
-appends to the same report.
+Train (or reuse a finished checkpoint), quantize to 8-bit dynamic fixed point,
+build the accelerator's Verilog for the default board, simulate frames on
+Verilator bit-exact against the golden executor, and report cost, float vs
+quantized accuracy, cycles and frames/s.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class FlowOptions:
     quant: QuantConfig = QuantConfig()
     array: ArrayParams = ArrayParams()
     board: str = DEFAULT_BOARD
+    #: test images simulated on Verilator (every layer compared on the first)
+    frames: int = 2
     threads: int = 1
     progress: bool | None = None
 
@@ -65,6 +67,14 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
     save_graph(graph, graph_path)
     build_dir = Path(options.output) / "build"
     manifest = build_accelerator(graph, options.array, build_dir, board=options.board)
+    stages = ["train", "quantize", "build"]
+    simulation = None
+    if options.frames:
+        from firebrick.sim.simulate import simulate_build
+
+        x, y = dataset.tensors("test")
+        simulation = simulate_build(build_dir, x[: options.frames].numpy(), y[: options.frames].numpy())
+        stages.append("simulate")
     return {
         "model": spec.name,
         "dataset": dataset.describe(),
@@ -86,5 +96,6 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
         "frames_per_second": manifest["frames_per_second"],
         "utilization": manifest["utilization"],
         "sram_bits": manifest["sram_bits"],
-        "stages": ["train", "quantize", "build"],
+        "simulation": simulation,
+        "stages": stages,
     }

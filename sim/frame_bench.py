@@ -29,6 +29,12 @@ def _pack(values, bits: int) -> int:
     return word
 
 
+def _high(signal) -> bool:
+    """1, and not X/Z (Icarus starts some combinational outputs at X until the first edge)."""
+    value = signal.value
+    return value.is_resolvable and int(value) == 1
+
+
 def _signed(value: int, bits: int) -> int:
     value &= (1 << bits) - 1
     return value - (1 << bits) if value >> (bits - 1) else value
@@ -39,7 +45,7 @@ async def _send_image(dut, beats: np.ndarray, lane_bits: int) -> None:
         dut.image__payload.value = _pack(beat, lane_bits)
         dut.image__valid.value = 1
         await ReadOnly()
-        while not int(dut.image__ready.value):
+        while not _high(dut.image__ready):
             await RisingEdge(dut.clk)
             await ReadOnly()
         await RisingEdge(dut.clk)
@@ -89,13 +95,13 @@ async def frames(dut):
         record = {"frame": frame, "mismatch": None, "hung": None}
         layers_seen = []
         while True:
-            watchdog = Timer(meta["watchdog_cycles"] * 10, unit="ns")
-            fired = await First(RisingEdge(dut.paused), RisingEdge(dut.frame_done), watchdog)
-            if fired is watchdog:
-                record["hung"] = {"step": int(dut.step_index.value), "step_node": meta["steps"][int(dut.step_index.value)]}
+            await First(RisingEdge(dut.paused), RisingEdge(dut.frame_done), Timer(meta["watchdog_cycles"] * 10, unit="ns"))
+            await ReadOnly()
+            if not (_high(dut.paused) or _high(dut.frame_done)):  # the watchdog fired
+                step = int(dut.step_index.value) if dut.step_index.value.is_resolvable else -1
+                record["hung"] = {"step": step, "step_node": meta["steps"][step] if 0 <= step < len(meta["steps"]) else "?"}
                 break
-            if int(dut.frame_done.value):
-                await ReadOnly()  # the counters hold the frame's totals in this cycle only
+            if _high(dut.frame_done):  # the counters hold the frame's totals in this cycle only
                 counters = int(dut.counters.value)
                 break
             finished = meta["steps"][int(dut.step_index.value) - 1]

@@ -66,7 +66,10 @@ def run_cocotb(
     *, verilog: Path, toplevel: str, test_module: str, build_dir: Path, extra_env: dict[str, str] | None = None,
     waves: bool = False, simulator: str = "verilator",
 ) -> Path:
-    """Build `verilog` (cached in build_dir) and run the cocotb tests in `test_module`; returns the results XML."""
+    """Build `verilog` (cached in build_dir) and run the cocotb tests in `test_module`; returns the results XML.
+
+    The simulator's output goes to build_dir/build.log and build_dir/test.log, keeping stdout for reports.
+    """
     env = simulator_env() if simulator == "verilator" else {}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the runner calls make and verilator as subprocesses of this process
@@ -81,14 +84,22 @@ def run_cocotb(
                 raise SimulatorMissingError("Icarus Verilog is missing: `apt-get install iverilog`")
             runner = get_runner(simulator)
             build_args = []
-        runner.build(
-            sources=[verilog], hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
-            timescale=("1ns", "1ps"),
-        )
-        return runner.test(
-            test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
-            extra_env=extra_env or {}, waves=waves, timescale=("1ns", "1ps"),
-        )
+        build_dir.mkdir(parents=True, exist_ok=True)
+        build_log, test_log = build_dir / "build.log", build_dir / "test.log"
+        try:
+            runner.build(
+                sources=[verilog], hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
+                timescale=("1ns", "1ps"), log_file=build_log,
+            )
+        except RuntimeError as exc:
+            raise FirebrickError(f"{simulator} could not build {verilog.name} ({exc}); its log is {build_log}") from exc
+        try:
+            return runner.test(
+                test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
+                extra_env=extra_env or {}, waves=waves, timescale=("1ns", "1ps"), log_file=test_log,
+            )
+        except SystemExit:  # the runner exits when a cocotb test fails; the bench's own report says why
+            return build_dir / "results.xml"
     finally:
         for key, value in saved.items():
             if value is None:

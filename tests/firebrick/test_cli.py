@@ -90,7 +90,8 @@ def test_flow_trains_the_default_and_reports(capsys, tmp_path):
     doc = run_json(capsys, "flow", "-o", str(tmp_path), "--epochs", "1", "--no-progress")
     assert doc["model"] == "squeezenet_tiny32_hw" and doc["dataset"]["name"] == "digits"
     assert Path(doc["checkpoint"]).is_file() and Path(doc["graph"]).is_file()
-    assert doc["stages"] == ["train", "quantize", "build"] and doc["quantization"]["weight_bits"] == 8
+    assert doc["stages"] == ["train", "quantize", "build", "simulate"] and doc["quantization"]["weight_bits"] == 8
+    assert doc["simulation"]["bit_exact"] and doc["simulation"]["cycles"] == doc["cycles_per_frame"]
     assert (Path(doc["build"]) / "accelerator.v").is_file() and doc["board"] == "ulx3s" and doc["array"] == [8, 8]
     assert doc["cycles_per_frame"] > 0 and doc["frames_per_second"] == pytest.approx(50e6 / doc["cycles_per_frame"])
     assert doc["macs"] == 1_226_752 and 0.0 <= doc["accuracy"]["test"] <= 1.0

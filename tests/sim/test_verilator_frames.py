@@ -1,0 +1,57 @@
+"""Full frames of the default model on Verilator through cocotb: bit-exact per layer, cycle-exact, watchdog, bad builds."""
+
+import json
+
+import pytest
+
+from firebrick.errors import FirebrickError
+from firebrick.hw.build import build_accelerator
+from firebrick.hw.params import ArrayParams
+from firebrick.quant.pipeline import dataset_for, input_shape, quantize_checkpoint
+from firebrick.quant.quantize import QuantConfig
+from firebrick.sim.simulate import BuildDirError, simulate_build
+
+
+@pytest.fixture(scope="module")
+def default_build(default_checkpoint, tmp_path_factory):
+    graph, _ = quantize_checkpoint(default_checkpoint, QuantConfig())
+    folder = tmp_path_factory.mktemp("build")
+    manifest = build_accelerator(graph, ArrayParams(rows=8, cols=8), folder, board="ulx3s")
+    x, y = dataset_for(graph.meta, input_shape(graph)).tensors("test")
+    return folder, manifest, x[:3].numpy(), y[:3].numpy()
+
+
+def test_default_model_frames_are_bit_exact_and_cycle_exact(default_build):
+    folder, manifest, images, labels = default_build
+    report = simulate_build(folder, images, labels, check_layers=1)
+    assert report["bit_exact"], report["first_mismatch"]
+    assert len(report["layers_checked"]) == 14 and report["layers_checked"][0] == "conv1"
+    assert report["cycles"] == report["predicted_cycles"] == manifest["cycles_per_frame"]
+    assert report["frames"] == 3 and report["counters"]["stall_cycles"] == 0
+    assert report["fps"] == pytest.approx(50e6 / report["cycles"])
+    assert 0.9 < report["utilization"] <= 1.0
+
+
+def test_watchdog_names_the_step_where_the_design_stopped(default_build, tmp_path):
+    folder, _, images, _ = default_build
+    manifest_path = folder / "manifest.json"
+    original = manifest_path.read_text()
+    try:
+        broken = json.loads(original)
+        broken["cycles_per_frame"] = 1  # the watchdog then fires after 10,004 cycles, mid-frame
+        manifest_path.write_text(json.dumps(broken))
+        with pytest.raises(FirebrickError, match=r"the design hung: no progress for 10,004 cycles in step \d+ \((conv1|fire\d\.\w+)\)"):
+            simulate_build(folder, images[:1], check_layers=0)
+    finally:
+        manifest_path.write_text(original)
+
+
+def test_incomplete_and_foreign_build_dirs(default_build, tmp_path):
+    folder, _, images, _ = default_build
+    with pytest.raises(BuildDirError, match="is not a complete build: missing accelerator.v, manifest.json, model.fbg"):
+        simulate_build(tmp_path, images[:1])
+    for name in ("accelerator.v", "model.fbg"):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": 99}))
+    with pytest.raises(BuildDirError, match="manifest version 99"):
+        simulate_build(tmp_path, images[:1])
