@@ -271,6 +271,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         f"cycles/frame {report['cycles']:,} (schedule predicts {report['predicted_cycles']:,}), "
         f"latency {report['latency_us']:.1f} us, {report['fps']:,.0f} frames/s, utilisation {report['utilization']:.1%}",
     ]
+    parts = ", ".join(f"{k} {v:.3g}" for k, v in report["energy_breakdown_uj"].items())
+    lines.append(f"energy {report['energy_uj_per_frame']:.3g} µJ/frame ({report['energy_table']} table): {parts}; plot {report['energy_plot']}")
     if mismatch:
         lines.append(f"first mismatch: layer '{mismatch['layer']}' channel {mismatch['channel']} pixel "
                      f"(y={mismatch['y']}, x={mismatch['x']}): expected {mismatch['expected']}, got {mismatch['got']}")

@@ -25,6 +25,8 @@ from firebrick.hw.params import ArrayParams
 from firebrick.quant.executor import quantize_images, run_int
 from firebrick.quant.fbg import load_graph
 from firebrick.sim.amaranth_frame import image_beats
+from firebrick.sim.energy import energy_table, frame_energy
+from firebrick.sim.energy_plot import plot_energy
 from firebrick.sim.verilator_runner import run_cocotb
 
 BUILD_FILES = ("accelerator.v", "manifest.json", "model.fbg")
@@ -80,7 +82,7 @@ def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int
 
 def simulate_build(
     build_dir: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None, *,
-    check_layers: int = 1, simulator: str = "verilator", waves: bool = False,
+    check_layers: int = 1, simulator: str = "verilator", waves: bool = False, energy_table_name: str = "asic45",
 ) -> dict[str, Any]:
     """Run `images` (float, N x C x H x W) through the build's RTL; compare scores (all frames) and layers (the first `check_layers`)."""
     build_dir = Path(build_dir).resolve()
@@ -125,4 +127,10 @@ def simulate_build(
         "counters": frames[0]["counters"],
         "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
     }
+    energy = frame_energy(frames[0]["counters"], manifest["memories"], clock, energy_table(energy_table_name))
+    report.update(energy_uj_per_frame=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
+                  energy_table=energy["table"]["name"])
+    title = (f"{graph.name} on {manifest['board']} ({params.rows}x{params.cols}, {clock:g} MHz)\n"
+             f"{energy['energy_uj_per_frame']:.3g} µJ/frame with the {energy['table']['name']} energy table")
+    report["energy_plot"] = str(plot_energy(energy["breakdown_uj"], title, build_dir / "energy.png"))
     return report

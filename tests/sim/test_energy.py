@@ -1,0 +1,40 @@
+"""Energy per frame: the published 45 nm points, interpolation, and the sum over counters."""
+
+import pytest
+
+from firebrick.errors import UnknownNameError
+from firebrick.sim.energy import HOROWITZ_45NM, energy_table, frame_energy
+from firebrick.sim.energy_plot import plot_energy
+
+
+def test_the_published_points_are_reproduced():
+    t = HOROWITZ_45NM
+    assert t.mac_pj == pytest.approx(0.3)  # 8-bit multiply 0.2 pJ + 32-bit add 0.1 pJ
+    assert t.sram_access_pj(64, 8 * 1024) == pytest.approx(10.0)
+    assert t.sram_access_pj(64, 32 * 1024) == pytest.approx(20.0)
+    assert t.sram_access_pj(64, 1024 * 1024) == pytest.approx(100.0)
+    assert t.sram_access_pj(32, 8 * 1024) == pytest.approx(5.0)  # half the word, half the energy
+    assert 10.0 < t.sram_access_pj(64, 16 * 1024) < 20.0  # log-log between the points
+
+
+def test_frame_energy_adds_counters_times_costs():
+    memories = [
+        {"name": "activations", "depth": 1024, "width": 64},   # 8 KB banks: 10 pJ a 64-bit access
+        {"name": "weights", "depth": 4096, "width": 64},       # 32 KB: 20 pJ
+        {"name": "biases", "depth": 1024, "width": 64},
+    ]
+    counters = {"cycles": 50_000, "mac_ops": 1_000_000, "act_reads": 1000, "act_writes": 500, "weight_reads": 100, "bias_reads": 10}
+    energy = frame_energy(counters, memories, clock_mhz=100.0, table=HOROWITZ_45NM)
+    b = energy["breakdown_uj"]
+    assert b["macs"] == pytest.approx(1e6 * 0.3e-6)
+    assert b["activation_reads"] == pytest.approx(1000 * 10e-6) and b["activation_writes"] == pytest.approx(500 * 10e-6)
+    assert b["weight_reads"] == pytest.approx(100 * 20e-6)
+    assert b["static"] == pytest.approx(5e-3 * 50_000 / 100e6 * 1e6)  # 5 mW for 0.5 ms
+    assert energy["energy_uj_per_frame"] == pytest.approx(sum(b.values()))
+
+
+def test_unknown_table_and_plot(tmp_path):
+    with pytest.raises(UnknownNameError, match="unknown energy table 'asic7'"):
+        energy_table("asic7")
+    path = plot_energy({"macs": 1.0, "static": 2.0}, "title", tmp_path / "e.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
