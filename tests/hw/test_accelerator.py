@@ -54,7 +54,8 @@ def test_odd_sizes_and_stride_2_on_an_8x8_array():
     images = torch.rand(32, 1, 28, 28)
     graph = quantize_graph(graph, calibrate(graph, images), QuantConfig(weight_bits=6))
     image = quantize_images(graph, images[:1].numpy())[0]
-    check_frame(graph, ArrayParams(rows=8, cols=8), image)
+    program, result = check_frame(graph, ArrayParams(rows=8, cols=8), image)
+    assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
 
 
 @pytest.mark.parametrize("bypass", ["simple", "complex"])
