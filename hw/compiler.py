@@ -20,7 +20,9 @@ from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.raster_lanes import tracker_config
 from firebrick.hw.requantize import shift_range
 from firebrick.hw.schedule import LayerSchedule, codebook_entries, plan_schedule
+from firebrick.hw.vector_ops import MAX_ALIGN_SHIFT
 from firebrick.quant.analyses import infer_shapes
+from firebrick.quant.executor import output_format
 from firebrick.quant.fixed_point import Format
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input, op_kind
@@ -111,9 +113,6 @@ def _check_formats(name: str, op: Conv, params: ArrayParams) -> None:
 
 def _add_step(graph: Graph, name: str, op: Add, shapes, memory: MemoryPlan, params: ArrayParams) -> Step:
     """Bypass add: align both inputs to the wider fractional length, add, requantize (as the executor)."""
-    from firebrick.hw.vector_ops import MAX_ALIGN_SHIFT
-    from firebrick.quant.executor import output_format
-
     (a_name, b_name), cols = graph.inputs(name), params.cols
     fa, fb = output_format(graph, a_name), output_format(graph, b_name)
     common = max(fa.frac, fb.frac)

@@ -123,7 +123,7 @@ def _conflict_free(tiles: list[np.ndarray], banks: int) -> bool:
     return all(len(np.unique(t % banks)) == len(t) for t in tiles)
 
 
-def _check_pitch(graph: Graph, tensor: str, pitch: int, readers, shapes, banks: int, cols: int, owner) -> bool:
+def _check_pitch(graph: Graph, tensor: str, pitch: int, readers, shapes, banks: int, cols: int) -> bool:
     _, height, width = shapes[tensor]
     writes = _raster_tiles(height, width, pitch, cols)
     if not _conflict_free(writes, banks):
@@ -144,7 +144,7 @@ def choose_pitch(graph: Graph, tensor: str, shapes, params: ArrayParams, owner) 
     _, _, width = shapes[tensor]
     readers = _consumers_strides(graph, tensor, owner)
     for pitch in range(width, width + 2 * banks):
-        if _check_pitch(graph, tensor, pitch, readers, shapes, banks, cols, owner):
+        if _check_pitch(graph, tensor, pitch, readers, shapes, banks, cols):
             return pitch
     raise HardwareParamError(
         f"no conflict-free layout for tensor '{tensor}' ({shapes[tensor]}) read by "
