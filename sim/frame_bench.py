@@ -40,16 +40,22 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
-async def _send_image(dut, beats: np.ndarray, lane_bits: int) -> None:
+async def _send_image(dut, beats: np.ndarray, lane_bits: int, patience: int) -> bool:
+    """Stream the beats; False if the design stops taking them for `patience` cycles."""
     for beat in beats:
         dut.image__payload.value = _pack(beat, lane_bits)
         dut.image__valid.value = 1
         await ReadOnly()
+        waited = 0
         while not _high(dut.image__ready):
+            waited += 1
+            if waited > patience:
+                return False
             await RisingEdge(dut.clk)
             await ReadOnly()
         await RisingEdge(dut.clk)
     dut.image__valid.value = 0
+    return True
 
 
 async def _collect_scores(dut, scores: list[int], bits: int) -> None:
@@ -77,6 +83,7 @@ async def frames(dut):
     lane_bits, score_bits = meta["lane_bits"], meta["score_bits"]
     counter_fields = meta["counters"]  # name -> [offset, width]
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    await Timer(1, unit="ns")  # Icarus: raise reset after time 0 (at time 0 the design's state stays X)
     dut.rst.value = 1
     dut.image__valid.value = 0
     dut.scores__ready.value = 1
@@ -91,8 +98,13 @@ async def frames(dut):
         dut.debug_pause.value = int(checked)
         scores: list[int] = []
         monitor = cocotb.start_soon(_collect_scores(dut, scores, score_bits))
-        await _send_image(dut, spec["beats"][frame], lane_bits)
         record = {"frame": frame, "mismatch": None, "hung": None}
+        if not await _send_image(dut, spec["beats"][frame], lane_bits, meta["watchdog_cycles"]):
+            record["hung"] = {"step": 0, "step_node": "image input (image.ready stayed low)"}
+            monitor.cancel()
+            record.update(counters={}, scores=[], layers_checked=[])
+            results.append(record)
+            break
         layers_seen = []
         while True:
             await First(RisingEdge(dut.paused), RisingEdge(dut.frame_done), Timer(meta["watchdog_cycles"] * 10, unit="ns"))
