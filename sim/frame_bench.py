@@ -76,6 +76,34 @@ async def _read_layer(dut, addresses: np.ndarray, lane_bits: int) -> np.ndarray:
     return values
 
 
+async def kick_initial_evaluation(dut) -> int:
+    """Pulse Yosys's `dump_module` registers so that every `always @*` block runs once.
+
+    Yosys writes `reg $auto...dump_module$N = 0;` and reads it in each combinational block so
+    that simulators evaluate the block at time 0; Icarus 11 raises no event for the initialiser,
+    leaving blocks whose inputs never change (the program ROM, FSM outputs) at X. Verilator
+    does not need this and, with --public-depth 1, does not expose the registers.
+    """
+    kicks = []
+
+    def find(handle, depth: int) -> None:
+        for child in handle:
+            name = child._name
+            if "dump_module" in name:
+                kicks.append(child)
+            elif depth < 64 and isinstance(child, cocotb.handle.HierarchyObject):
+                find(child, depth + 1)
+
+    find(dut, 0)
+    for handle in kicks:
+        handle.value = 1
+    await Timer(1, unit="ns")
+    for handle in kicks:
+        handle.value = 0
+    await Timer(1, unit="ns")
+    return len(kicks)
+
+
 @cocotb.test()
 async def frames(dut):
     spec = np.load(os.environ["FIREBRICK_FRAME"], allow_pickle=False)
@@ -84,6 +112,7 @@ async def frames(dut):
     counter_fields = meta["counters"]  # name -> [offset, width]
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await Timer(1, unit="ns")  # Icarus: raise reset after time 0 (at time 0 the design's state stays X)
+    log.info("kicked %d combinational blocks into evaluation", await kick_initial_evaluation(dut))
     dut.rst.value = 1
     dut.image__valid.value = 0
     dut.scores__ready.value = 1

@@ -1,6 +1,7 @@
 """Full frames of the default model on Verilator through cocotb: bit-exact per layer, cycle-exact, watchdog, bad builds."""
 
 import json
+import shutil
 
 import pytest
 
@@ -55,3 +56,11 @@ def test_incomplete_and_foreign_build_dirs(default_build, tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"version": 99}))
     with pytest.raises(BuildDirError, match="manifest version 99"):
         simulate_build(tmp_path, images[:1])
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed (.ci/run installs it)")
+def test_the_same_verilog_runs_on_icarus(default_build):
+    folder, manifest, images, labels = default_build
+    report = simulate_build(folder, images[:1], labels[:1], check_layers=0, simulator="icarus")
+    assert report["bit_exact"] and report["simulator"] == "icarus"
+    assert report["cycles"] == manifest["cycles_per_frame"]
