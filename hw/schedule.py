@@ -15,6 +15,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from firebrick.hw.params import ArrayParams
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.graph import Graph
@@ -121,3 +123,40 @@ def network_utilization(plan: list[LayerSchedule], params: ArrayParams, *, kinds
     chosen = [s for s in plan if kinds is None or s.kind in kinds]
     cycles = sum(s.cycles for s in chosen)
     return sum(s.macs for s in chosen) / (cycles * params.rows * params.cols) if cycles else 0.0
+
+
+def _inside_taps(op: Conv, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int]) -> int:
+    """Sum over output pixels and kernel taps of the taps that land inside the input map."""
+    _, height, width = in_shape
+    _, out_h, out_w = out_shape
+    rows = np.arange(out_h)[:, None] * op.stride + np.arange(op.kernel)[None, :] - op.padding
+    cols = np.arange(out_w)[:, None] * op.stride + np.arange(op.kernel)[None, :] - op.padding
+    rows_inside = ((rows >= 0) & (rows < height)).sum()
+    cols_inside = ((cols >= 0) & (cols < width)).sum()
+    return int(rows_inside * cols_inside)
+
+
+def predict_activity(graph: Graph, params: ArrayParams) -> dict[str, int]:
+    """The accelerator's activity counters for one frame, without simulating it (exact; tests check)."""
+    shapes = infer_shapes(graph)
+    plan = {s.node: s for s in plan_schedule(graph, params)}
+    counters = {"cycles": sum(s.cycles for s in plan.values()), "stall_cycles": 0, "mac_ops": 0,
+                "act_reads": 0, "act_writes": 0, "weight_reads": 0, "bias_reads": 0}
+    for name, op in graph.items():
+        if isinstance(op, Input):
+            counters["act_writes"] += math.prod(op.shape)
+        elif isinstance(op, Conv):
+            s = plan[name]
+            inside = _inside_taps(op, shapes[graph.inputs(name)[0]], shapes[name]) * op.in_channels
+            channels = shapes[name][0]
+            counters["act_reads"] += s.channel_tiles * inside
+            counters["mac_ops"] += channels * inside
+            counters["act_writes"] += math.prod(shapes[name])
+            counters["weight_reads"] += s.channel_tiles * s.pixel_tiles * s.reduction
+            counters["bias_reads"] += s.channel_tiles * s.pixel_tiles
+        elif isinstance(op, Add):
+            counters["act_reads"] += 2 * math.prod(shapes[name])
+            counters["act_writes"] += math.prod(shapes[name])
+        elif isinstance(op, GlobalAvgPool):
+            counters["act_reads"] += math.prod(shapes[graph.inputs(name)[0]])
+    return counters

@@ -5,6 +5,7 @@ import torch
 
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.hw.schedule import predict_activity
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.datasets import load_dataset
 from firebrick.models.firenet import FireNet
@@ -28,6 +29,7 @@ def check_frame(graph, params, image):
     assert result.scores == golden[graph.output].ravel().tolist()
     assert not result.conflict and not result.overrun
     assert set(result.layers) == {s.node for s in program.steps if s.kind == 1}
+    assert result.counters == predict_activity(graph, params)  # the activity model is exact
     return program, result
 
 

@@ -8,6 +8,8 @@ import pytest
 from firebrick.errors import FirebrickError
 from firebrick.hw.build import build_accelerator
 from firebrick.hw.params import ArrayParams
+from firebrick.hw.schedule import predict_activity
+from firebrick.quant.fbg import load_graph
 from firebrick.quant.pipeline import dataset_for, input_shape, quantize_checkpoint
 from firebrick.quant.quantize import QuantConfig
 from firebrick.sim.simulate import BuildDirError, simulate_build
@@ -29,6 +31,8 @@ def test_default_model_frames_are_bit_exact_and_cycle_exact(default_build):
     assert len(report["layers_checked"]) == 14 and report["layers_checked"][0] == "conv1"
     assert report["cycles"] == report["predicted_cycles"] == manifest["cycles_per_frame"]
     assert report["frames"] == 3 and report["counters"]["stall_cycles"] == 0
+    graph = load_graph(folder / "model.fbg")
+    assert report["counters"] == predict_activity(graph, ArrayParams(rows=8, cols=8))
     assert report["fps"] == pytest.approx(50e6 / report["cycles"])
     assert 0.9 < report["utilization"] <= 1.0
 
