@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-
-from firebrick.errors import UnknownNameError
+from firebrick.errors import unknown_name
 
 #: MHz; ULX3S and iCEBreaker from their oscillators' common PLL targets, the Xilinx boards at a
 #: conservative fabric clock for an unpipelined array, the ASIC at a typical 45 nm target.
@@ -24,6 +22,4 @@ def board_clock_mhz(board: str) -> float:
     try:
         return DEFAULT_CLOCK_MHZ[board]
     except KeyError:
-        close = difflib.get_close_matches(board, DEFAULT_CLOCK_MHZ, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise UnknownNameError(f"unknown board {board!r}: {hint}known boards: {', '.join(DEFAULT_CLOCK_MHZ)}") from None
+        raise unknown_name("board", board, DEFAULT_CLOCK_MHZ) from None

@@ -20,6 +20,16 @@ class UnknownNameError(FirebrickError, KeyError):
         return str(self.args[0])
 
 
+def unknown_name(kind: str, name: str, known) -> UnknownNameError:
+    """An error for an unknown name that suggests the closest known one and lists them all."""
+    import difflib
+
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return UnknownNameError(f"unknown {kind} {name!r}: {hint}known {kind}s: {', '.join(known)}")
+
+
 class DatasetError(FirebrickError):
     """A dataset that cannot be loaded (empty folder, unreadable images...)."""
 

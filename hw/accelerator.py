@@ -431,7 +431,7 @@ class Accelerator(wiring.Component):
                         ]
                         with m.If(n_tile == desc.channel_tiles - 1):
                             m.d.sync += wait.eq(conv_pipeline_latency(p) - 1)
-                            m.next = "CONV_DRAIN"
+                            m.next = "DRAIN"
                     with m.Else():
                         m.d.comb += advance_lanes.eq(1)
                         m.d.sync += p_tile.eq(p_tile + 1)
@@ -454,12 +454,6 @@ class Accelerator(wiring.Component):
                     m.d.sync += table_index.eq(0)
                     m.next = "CONV"
 
-            with m.State("CONV_DRAIN"):
-                m.d.comb += counting.eq(1)
-                m.d.sync += wait.eq(wait - 1)
-                with m.If(wait == 0):
-                    next_step()
-
             with m.State("ADD"):
                 m.d.comb += [counting.eq(1), add_read_a.eq(~add_phase), add_read_b.eq(add_phase)]
                 m.d.sync += add_phase.eq(~add_phase)
@@ -472,12 +466,12 @@ class Accelerator(wiring.Component):
                         ]
                         with m.If(channel == desc.channels - 1):
                             m.d.sync += wait.eq(ADD_DRAIN_CYCLES - 1)
-                            m.next = "ADD_DRAIN"
+                            m.next = "DRAIN"
                     with m.Else():
                         m.d.comb += advance_lanes.eq(1)
                         m.d.sync += beat.eq(beat + 1)
 
-            with m.State("ADD_DRAIN"):
+            with m.State("DRAIN"):  # wait until the step's last write has landed
                 m.d.comb += counting.eq(1)
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == 0):

@@ -8,11 +8,10 @@ final average pool is a shift.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from firebrick.errors import UnknownNameError
+from firebrick.errors import unknown_name
 from firebrick.models.design_space import SqueezeNetMeta, generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.spec import ClassifierSpec, ConvSpec, FireSpec, NetSpec
@@ -96,9 +95,7 @@ def zoo_entry(name: str) -> ZooEntry:
     try:
         return ZOO[name]
     except KeyError:
-        close = difflib.get_close_matches(name, ZOO, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise UnknownNameError(f"unknown model {name!r}: {hint}known models: {', '.join(ZOO)}") from None
+        raise unknown_name("model", name, ZOO) from None
 
 
 def model_spec(name: str, *, input_size: int | None = None, num_classes: int | None = None) -> NetSpec:

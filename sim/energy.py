@@ -18,7 +18,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from firebrick.errors import UnknownNameError
+from firebrick.errors import unknown_name
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def energy_table(name: str) -> EnergyTable:
     try:
         return TABLES[name]
     except KeyError:
-        raise UnknownNameError(f"unknown energy table {name!r}: known tables: {', '.join(TABLES)}") from None
+        raise unknown_name("energy table", name, TABLES) from None
 
 
 def frame_energy(counters: dict[str, int], memories: list[dict[str, Any]], clock_mhz: float, table: EnergyTable) -> dict[str, Any]:
