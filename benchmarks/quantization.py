@@ -18,14 +18,13 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from firebrick.flow import training_spec
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.training import TrainConfig, evaluate, train
 from firebrick.quant.executor import predict
-from firebrick.quant.pipeline import DEFAULT_CALIBRATION_IMAGES, dataset_for, quantize_checkpoint
+from firebrick.quant.pipeline import DEFAULT_CALIBRATION_IMAGES, quantize_checkpoint
 from firebrick.quant.quantize import QuantConfig
 
 MODELS = [("squeezenet_tiny32_hw", "digits"), ("squeezenet_tiny28_hw", "mnist")]

@@ -29,7 +29,7 @@ import numpy as np
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.graph import Graph
-from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input
+from firebrick.quant.ops import Concat, Conv, GlobalAvgPool
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,162 @@
+"""Commands about quantized graphs and hardware: quantize, evaluate, build, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from firebrick.errors import FirebrickError
+from firebrick.report import emit
+
+
+def _layer_bits(values: list[str]) -> dict:
+    from firebrick.quant.quantize import LayerBits
+
+    overrides = {}
+    for value in values or []:
+        try:
+            name, bits = value.split("=", 1)
+            weight, _, act = bits.partition(":")
+            overrides[name] = LayerBits(int(weight) if weight else None, int(act) if act else None)
+        except ValueError:
+            raise FirebrickError(f"--layer-bits {value!r}: write LAYER=WEIGHT_BITS[:ACTIVATION_BITS], e.g. conv1=6:8") from None
+    return overrides
+
+
+def _quant_config(args: argparse.Namespace):
+    from firebrick.quant.quantize import QuantConfig
+
+    return QuantConfig(
+        weight_bits=args.weight_bits or args.bits, activation_bits=args.act_bits or args.bits,
+        codebook_bits=args.codebook_bits, prune=args.prune, overrides=_layer_bits(args.layer_bits),
+    )
+
+
+def _quant_text(report: dict, output: str) -> str:
+    from firebrick.table import format_table
+
+    rows = [
+        [l["name"], l["kind"], l.get("in_format", ""), l.get("weight_format", "") + (f" cb{l['codebook_bits']}" if l.get("codebook_bits") else ""),
+         l["out_format"], l.get("shift"), l.get("weight_bytes"), l.get("macs"), l.get("saturated")]
+        for l in report["layers"]
+    ]
+    table = format_table(["layer", "kind", "in", "weights", "out", "shift", "weight bytes", "MACs", "saturated"], rows)
+    wrapped = [l["name"] for l in report["layers"] if l.get("wrapped")]
+    warning = (
+        f"\nWARNING: the accumulator overflowed (wrapped) in {', '.join(wrapped)}; use fewer bits or a wider accumulator"
+        if wrapped else ""
+    )
+    return (
+        table + warning + "\n\nformats: s/u = signed/unsigned, then bits.fractional_bits (value = int * 2^-frac)\n"
+        f"accuracy on {report['dataset']['name']} test split: float {report['float_accuracy']:.4f}, "
+        f"quantized {report['quant_accuracy']:.4f} (drop {report['accuracy_drop_pp']:.2f} pp)\ngraph: {output}"
+    )
+
+
+def cmd_quantize(args: argparse.Namespace) -> None:
+    from firebrick.quant.fbg import save_graph
+    from firebrick.quant.pipeline import quantize_checkpoint
+
+    output = args.output or Path(args.checkpoint).with_suffix(".fbg")
+    graph, report = quantize_checkpoint(
+        args.checkpoint, _quant_config(args), dataset_name=args.dataset, calibration_images=args.calibration,
+        finetune_epochs=args.finetune, progress=False if args.no_progress else None,
+    )
+    save_graph(graph, output)
+    document = {"graph": str(output), **report.to_dict()}
+    emit(args, document, _quant_text(document, str(output)))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import time
+
+    from firebrick.quant.fbg import load_graph
+    from firebrick.quant.pipeline import dataset_for, graph_accuracy, input_shape
+
+    graph = load_graph(args.graph)
+    dataset = dataset_for(graph.meta, input_shape(graph), args.dataset)
+    began = time.perf_counter()
+    accuracy = graph_accuracy(graph, dataset, args.split)
+    seconds = time.perf_counter() - began
+    images = len(dataset.splits[args.split])
+    document = {
+        "graph": str(args.graph), "dataset": dataset.describe(), "split": args.split, "images": images,
+        "accuracy": accuracy, "images_per_second": images / seconds,
+    }
+    emit(args, document, f"{args.graph}: {accuracy:.4f} top-1 on {images} {args.split} images of {dataset.name} "
+                          f"(golden integer executor, {images / seconds:.0f} images/s)")
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    from firebrick.hw.build import build_accelerator
+    from firebrick.hw.params import ArrayParams
+    from firebrick.quant.fbg import load_graph
+    from firebrick.table import format_table
+
+    graph = load_graph(args.graph)
+    params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
+    manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
+    for note in manifest["notes"]:
+        print(f"firebrick build: warning: {note}", file=sys.stderr)
+    rows = [[l["node"], l["kind"], l["macs"], l["cycles"], l["utilization"]] for l in manifest["layers"]]
+    text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows)
+    text += (
+        f"\n\n{params.rows}x{params.cols} array at {manifest['clock_mhz']:g} MHz ({args.board}): "
+        f"{manifest['cycles_per_frame']:,} cycles/frame, {manifest['frames_per_second']:,.0f} frames/s, "
+        f"utilisation {manifest['utilization']:.1%}, on-chip SRAM {manifest['sram_bits'] / 8 / 1024:.1f} KiB\n"
+        f"wrote {args.output}/accelerator.v ({manifest['verilog']['bytes']:,} bytes) and {args.output}/manifest.json"
+    )
+    emit(args, manifest, text)
+
+
+def _simulation_images(args: argparse.Namespace, graph):
+    """(float images, labels or None) from --image or --dataset/--count."""
+    import numpy as np
+
+    from firebrick.quant.pipeline import dataset_for, input_shape
+
+    shape = input_shape(graph)
+    if args.image:
+        from PIL import Image
+
+        from firebrick.models.datasets import fit_images
+
+        try:
+            with Image.open(args.image) as img:
+                pixels = np.asarray(img.convert("L" if shape[0] == 1 else "RGB"), np.float32) / 255.0
+        except OSError as exc:
+            raise FirebrickError(f"cannot read image {args.image}: {exc}") from exc
+        pixels = pixels[None, None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)[None]
+        return fit_images(pixels, channels=shape[0], size=shape[1]), None
+    dataset = dataset_for(graph.meta, shape, args.dataset)
+    x, y = dataset.tensors("test")
+    return x[: args.count].numpy(), y[: args.count].numpy()
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    from firebrick.sim.simulate import load_build, simulate_build
+
+    _, graph = load_build(args.build_dir)
+    images, labels = _simulation_images(args, graph)
+    report = simulate_build(args.build_dir, images, labels, check_layers=args.check_layers, simulator=args.simulator, waves=args.waves)
+    mismatch = report["first_mismatch"]
+    lines = [
+        f"{report['frames']} frame(s) on {report['simulator']}: "
+        + ("bit-exact with the golden executor" if report["bit_exact"] else "MISMATCH with the golden executor"),
+        f"layers compared on the first {args.check_layers} frame(s): {len(report['layers_checked'])}",
+        f"cycles/frame {report['cycles']:,} (schedule predicts {report['predicted_cycles']:,}), "
+        f"latency {report['latency_us']:.1f} us, {report['fps']:,.0f} frames/s, utilisation {report['utilization']:.1%}",
+    ]
+    parts = ", ".join(f"{k} {v:.3g}" for k, v in report["energy_breakdown_uj"].items())
+    lines.append(f"energy {report['energy_uj_per_frame']:.3g} µJ/frame ({report['energy_table']} table): {parts}; plot {report['energy_plot']}")
+    if mismatch:
+        lines.append(f"first mismatch: layer '{mismatch['layer']}' channel {mismatch['channel']} pixel "
+                     f"(y={mismatch['y']}, x={mismatch['x']}): expected {mismatch['expected']}, got {mismatch['got']}")
+    if report["accuracy"] is not None:
+        lines.append(f"accuracy over {report['frames']} test images: {report['accuracy']:.4f}")
+    emit(args, report, "\n".join(lines))
+    if not report["bit_exact"]:
+        raise FirebrickError("the RTL does not match the golden executor (see above)")
+
+

@@ -1,0 +1,140 @@
+"""Commands about models: the zoo, analytic cost, training, and the end-to-end flow."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from firebrick.report import emit
+
+
+def _resolve_model(name: str, input_size: int | None):
+    """A zoo name or a checkpoint path -> (torch model, display name)."""
+    from firebrick.models.checkpoint import load_checkpoint
+    from firebrick.models.firenet import FireNet
+    from firebrick.models.zoo import ZOO, model_spec
+
+    if name not in ZOO and (Path(name).suffix == ".pt" or Path(name).exists()):
+        spec = load_checkpoint(name).spec
+    else:
+        spec = model_spec(name)
+    if input_size is not None:
+        spec = spec.replace(input_size=input_size)
+    return FireNet(spec), spec.name
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from firebrick.models.cost import model_cost
+    from firebrick.models.firenet import FireNet
+    from firebrick.models.zoo import DEFAULT_MODEL, ZOO
+    from firebrick.table import format_table
+
+    rows = []
+    for entry in ZOO.values():
+        spec = entry.build_spec()
+        cost = model_cost(FireNet(spec))
+        rows.append(
+            {
+                "name": entry.name,
+                "input": [spec.input_channels, spec.input_size, spec.input_size],
+                "classes": spec.num_classes,
+                "params": cost.params,
+                "macs": cost.macs,
+                "hardware_ready": spec.hardware_ready,
+                "dataset": entry.dataset,
+                "description": entry.description,
+            }
+        )
+    text = format_table(
+        ["model", "input", "params", "MACs", "hw-ready", "dataset", "description"],
+        [[r["name"], r["input"], r["params"], r["macs"], r["hardware_ready"], r["dataset"] or "-", r["description"]] for r in rows],
+    )
+    emit(args, {"default": DEFAULT_MODEL, "models": rows}, text + f"\n\ndefault: {DEFAULT_MODEL}")
+
+
+def cmd_cost(args: argparse.Namespace) -> None:
+    from firebrick.models.cost import model_cost
+    from firebrick.table import format_table
+
+    model, name = _resolve_model(args.model, args.input)
+    cost = model_cost(model, weight_bits=args.weight_bits, activation_bits=args.bits, name=name)
+    rows = [
+        [l.name, l.kind, l.in_shape, l.out_shape, l.kernel, l.stride, l.params, l.macs, l.activation_bytes]
+        for l in cost.layers
+    ]
+    table = format_table(["layer", "kind", "in", "out", "k", "s", "params", "MACs", "act bytes"], rows)
+    totals = (
+        f"{name} at {'x'.join(map(str, cost.input_shape))}: {cost.params:,} params, {cost.macs:,} MACs, "
+        f"{cost.weight_bytes:,} weight bytes at {cost.weight_bits} bits (+32-bit biases), "
+        f"largest activation {cost.peak_activation_bytes:,} bytes at {cost.activation_bits} bits"
+    )
+    emit(args, cost.to_dict(), table + "\n\n" + totals)
+
+
+def _train_config(args: argparse.Namespace):
+    from firebrick.models.training import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_shift=args.max_shift)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from firebrick.flow import resolve_dataset, training_spec
+    from firebrick.models.cost import model_cost
+    from firebrick.models.training import train
+    from firebrick.table import format_table
+
+    dataset_name = resolve_dataset(args.model, args.dataset)
+    spec, dataset = training_spec(args.model, dataset_name, input_size=args.input, fit=args.fit, seed=args.split_seed)
+    output = args.output or Path("firebrick-out") / f"{spec.name}-{Path(dataset_name).name}.pt"
+    checkpoint = train(
+        spec, dataset, _train_config(args), output,
+        overwrite=args.overwrite, progress=False if args.no_progress else None, threads=args.threads,
+    )
+    cost = model_cost(checkpoint.build_model())
+    meta = checkpoint.metadata
+    document = {
+        "checkpoint": str(output),
+        "model": spec.name,
+        "dataset": meta["dataset"],
+        "params": cost.params,
+        "macs": cost.macs,
+        "epochs": meta["epochs_done"],
+        "train_seconds": meta["train_seconds"],
+        "accuracy": meta["accuracy"],
+        "history": meta["history"],
+    }
+    acc = meta["accuracy"]
+    text = format_table(
+        ["model", "dataset", "params", "MACs", "epochs", "seconds", "train acc", "val acc", "test acc"],
+        [[spec.name, dataset_name, cost.params, cost.macs, meta["epochs_done"], round(meta["train_seconds"], 1),
+          acc["train"], acc["val"], acc["test"]]],
+    )
+    emit(args, document, text + f"\n\ncheckpoint: {output}")
+
+
+def cmd_flow(args: argparse.Namespace) -> None:
+    from firebrick.flow import FlowOptions, run_flow
+    from firebrick.table import format_table
+
+    options = FlowOptions(
+        model=args.model, dataset=args.dataset, output=Path(args.output), train=_train_config(args),
+        threads=args.threads, progress=False if args.no_progress else None, frames=args.frames,
+    )
+    print(f"firebrick flow: {options.model} -> {args.output}/", file=sys.stderr)
+    report = run_flow(options)
+    text = format_table(
+        ["model", "dataset", "params", "MACs", "float acc", "8-bit acc", "array", "cycles/frame", "frames/s", "util"],
+        [[report["model"], report["dataset"]["name"], report["params"], report["macs"], report["float_accuracy"],
+          report["quant_accuracy"], report["array"], report["cycles_per_frame"], round(report["frames_per_second"]),
+          round(report["utilization"], 3)]],
+    )
+    sim = report["simulation"]
+    simulated = (
+        f"\nverilator:  {sim['frames']} frame(s) {'bit-exact' if sim['bit_exact'] else 'MISMATCH'} with the golden executor "
+        f"on every layer, {sim['cycles']:,} cycles/frame (schedule: {sim['predicted_cycles']:,})" if sim else ""
+    )
+    emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}\ngraph:      {report['graph']}\n"
+                               f"verilog:    {report['build']}/accelerator.v ({report['board']})" + simulated)
+
+
