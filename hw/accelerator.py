@@ -20,16 +20,16 @@ reads `cols` pixels per cycle and streams one score per channel.
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import ActivationMemory
 from firebrick.hw.codebook_decoder import CodebookDecoder
+from firebrick.hw.conv_writeback import ConvWriteback
 from firebrick.hw.compiler import KIND_ADD, KIND_CONV, KIND_LOAD, KIND_POOL, Program
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.raster_lanes import ADDRESS_BITS, COORD_BITS, RasterLanes, TrackerConfig
-from firebrick.hw.requantize import Requantizer, shift_range
-from firebrick.hw.skew import SkewBuffer
+from firebrick.hw.requantize import shift_range
 from firebrick.hw.schedule import ADD_DRAIN_CYCLES, FETCH_LATENCY, conv_pipeline_latency
 from firebrick.hw.systolic_array import SystolicArray
 from firebrick.hw.vector_ops import POOL_MULTIPLIER_BITS, BypassAdd, GlobalPoolUnit
@@ -263,75 +263,20 @@ class Accelerator(wiring.Component):
             adder.shift.eq(desc.shift), adder.lo.eq(desc.lo), adder.hi.eq(desc.hi),
         ]
 
-        # tile records: one FIFO per column, pushed when a tile's issue ends
-        record = data.StructLayout({"pos": signed(ADDRESS_BITS + 1), "valid": 1, "chan_addr": signed(ADDRESS_BITS + 1),
-                                    "n_valid": range(rows + 1)})
-        record0 = data.StructLayout({"common": record, "bias": unsigned(rows * p.acc_bits)})
+        # conv results: tile records, requantizers and the deskewed write-back
         push = Signal()
-        queues = []
-        for c in range(cols):
-            shape = record0 if c == 0 else record
-            queue = fifo.SyncFIFO(width=shape.size, depth=4)
-            m.submodules[f"records{c}"] = queue
-            head = data.View(shape, queue.r_data)
-            entry = Signal(shape, name=f"entry{c}")
-            common = entry.common if c == 0 else entry
-            m.d.comb += [
-                common.pos.eq(out_lanes.origin[c]), common.valid.eq(out_lanes.valid[c]),
-                common.chan_addr.eq(chan_addr), common.n_valid.eq(n_valid),
-                queue.w_data.eq(entry), queue.w_en.eq(push),
-            ]
-            if c == 0:
-                m.d.comb += entry.bias.eq(bias_port.data)
-            queues.append((queue, head.common if c == 0 else head, head))
-
-        # drain: per column requantize and write back
-        bias_value = [Signal(signed(p.acc_bits), name=f"bias{c}") for c in range(cols)]
-        conv_write_address = []
-        conv_write_enable = Signal(cols)
-        conv_write_data = []
-        for c in range(cols):
-            queue, head, full = queues[c]
-            out_valid, out_row = array.out_valid[c], array.out_row[c]
-            if c == 0:
-                with m.Switch(out_row):
-                    for r in range(rows):
-                        with m.Case(r):
-                            m.d.comb += bias_value[0].eq(full.bias[r * p.acc_bits:(r + 1) * p.acc_bits].as_signed())
-            else:
-                m.d.sync += bias_value[c].eq(bias_value[c - 1])
-            current = Signal(signed(ADDRESS_BITS + 1), name=f"row_address{c}")
-            address = Signal(signed(ADDRESS_BITS + 1), name=f"write_address{c}")
-            m.d.comb += address.eq(Mux(out_row == rows - 1, head.chan_addr + desc.top_row_offset + head.pos, current - desc.out_plane))
-            with m.If(out_valid):
-                m.d.sync += current.eq(address)
-            m.d.comb += queue.r_en.eq(out_valid & (out_row == 0))
-            requant = Requantizer(p)
-            m.submodules[f"requant{c}"] = requant
-            m.d.comb += [
-                requant.acc.eq(array.out[c]), requant.bias.eq(bias_value[c]),
-                requant.valid.eq(out_valid & head.valid & (out_row < head.n_valid)),
-                requant.shift.eq(desc.shift), requant.lo.eq(desc.lo), requant.hi.eq(desc.hi),
-            ]
-            a1 = Signal(signed(ADDRESS_BITS + 1), name=f"write_address{c}_d1")
-            a2 = Signal(signed(ADDRESS_BITS + 1), name=f"write_address{c}_d2")
-            m.d.sync += [a1.eq(address), a2.eq(a1)]
-            conv_write_address.append(a2)
-            conv_write_data.append(requant.out)
-            m.d.comb += conv_write_enable[c].eq(requant.out_valid)
-
-        # deskew the write-back: column c waits cols-1-c cycles, so that each cycle's writes are one
-        # channel of one tile, which the layout made bank-conflict-free (skewed writes would mix tiles)
-        write_lane = data.StructLayout({"address": signed(ADDRESS_BITS + 1), "value": signed(p.lane_act_bits + 1), "enable": 1})
-        m.submodules.write_deskew = deskew = SkewBuffer(write_lane, cols)
-        for c in range(cols):
-            lane = deskew.i[cols - 1 - c]
-            m.d.comb += [lane.address.eq(conv_write_address[c]), lane.value.eq(conv_write_data[c]), lane.enable.eq(conv_write_enable[c])]
+        m.submodules.writeback = writeback = ConvWriteback(p)
+        m.d.comb += [
+            writeback.push.eq(push), writeback.positions.eq(out_lanes.origin), writeback.lane_valid.eq(out_lanes.valid),
+            writeback.channel_address.eq(chan_addr), writeback.valid_rows.eq(n_valid), writeback.biases.eq(bias_port.data),
+            writeback.acc.eq(array.out), writeback.acc_valid.eq(array.out_valid), writeback.acc_row.eq(array.out_row),
+            writeback.top_row_offset.eq(desc.top_row_offset), writeback.plane.eq(desc.out_plane),
+            writeback.shift.eq(desc.shift), writeback.lo.eq(desc.lo), writeback.hi.eq(desc.hi),
+        ]
 
         # write lanes: the image during load, conv results otherwise
         load_beat = Signal()
         for c in range(cols):
-            lane = deskew.o[cols - 1 - c]
             with m.If(load_beat):
                 m.d.comb += [
                     act.write_address[c].eq(chan_base + fetch.origin[c]),
@@ -346,9 +291,9 @@ class Accelerator(wiring.Component):
                 ]
             with m.Else():
                 m.d.comb += [
-                    act.write_address[c].eq(lane.address),
-                    act.write_data[c].eq(lane.value),
-                    act.write_enable[c].eq(lane.enable),
+                    act.write_address[c].eq(writeback.write_address[c]),
+                    act.write_data[c].eq(writeback.write_value[c]),
+                    act.write_enable[c].eq(writeback.write_enable[c]),
                 ]
 
         # -- activity counters ---------------------------------------------------------------
