@@ -27,6 +27,7 @@ from firebrick.hw.activation_memory import ActivationMemory
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.conv_writeback import ConvWriteback
 from firebrick.hw.compiler import KIND_ADD, KIND_CONV, KIND_LOAD, KIND_POOL, Program
+from firebrick.hw.packing import pack_lanes
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.raster_lanes import ADDRESS_BITS, COORD_BITS, RasterLanes, TrackerConfig
 from firebrick.hw.requantize import shift_range
@@ -67,13 +68,6 @@ def descriptor_layout(params: ArrayParams) -> data.StructLayout:
         "b": TrackerConfig, "b_base": address, "b_plane": address,
         "align_a": unsigned(5), "align_b": unsigned(5), "codebook_base": count,
     })
-
-
-def _pack(values, bits: int) -> int:
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return word
 
 
 def _popcount(m: Module, bits, name: str) -> Signal:
@@ -143,9 +137,9 @@ class Accelerator(wiring.Component):
         # the weight memory holds weights, or k-bit codebook indices decoded by a per-layer table
         stored_bits = prog.codebook_bits or p.weight_bits
         weights = memory.Memory(shape=unsigned(rows * stored_bits), depth=len(prog.weights),
-                                init=[_pack(w, stored_bits) for w in prog.weights])
+                                init=[pack_lanes(w, stored_bits) for w in prog.weights])
         biases = memory.Memory(shape=unsigned(rows * p.acc_bits), depth=len(prog.biases),
-                               init=[_pack(b, p.acc_bits) for b in prog.biases])
+                               init=[pack_lanes(b, p.acc_bits) for b in prog.biases])
         m.submodules.weights, m.submodules.biases = weights, biases
         weight_port, bias_port = weights.read_port(), biases.read_port()
 

@@ -110,7 +110,7 @@ def run_int(
     if x.size and (x.min() < fmt.min_int or x.max() > fmt.max_int):
         raise QuantizationError(f"input integers outside {fmt} ({fmt.min_int}..{fmt.max_int})")
     values: dict[str, np.ndarray] = {}
-    remaining = {n: len(graph.consumers(n)) for n in graph.nodes()}
+    freed_after = {} if keep_all else graph.last_uses()
     for name, op in graph.items():
         ins = [values[i] for i in graph.inputs(name)]
         if isinstance(op, Input):
@@ -131,11 +131,8 @@ def run_int(
         else:
             raise QuantizationError(f"'{name}': {type(op).__name__} has no integer implementation")
         values[name] = y
-        if not keep_all:
-            for i in graph.inputs(name):
-                remaining[i] -= 1
-                if remaining[i] == 0 and i != graph.output:
-                    del values[i]
+        for dead in freed_after.get(name, ()):  # free what no later node needs
+            del values[dead]
     return values if keep_all else {graph.output: values[graph.output]}
 
 

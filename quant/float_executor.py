@@ -13,7 +13,7 @@ from firebrick.quant.ops import Add, BatchNorm, Concat, Conv, GlobalAvgPool, Inp
 def run_float(graph: Graph, images: torch.Tensor, *, keep_all: bool = False) -> dict[str, torch.Tensor]:
     """Outputs of every node (keep_all) or of the output node, from float images (N, C, H, W)."""
     values: dict[str, torch.Tensor] = {}
-    remaining = {n: len(graph.consumers(n)) for n in graph.nodes()}
+    freed_after = {} if keep_all else graph.last_uses()
     for name, op in graph.items():
         ins = [values[i] for i in graph.inputs(name)]
         if isinstance(op, Input):
@@ -36,11 +36,8 @@ def run_float(graph: Graph, images: torch.Tensor, *, keep_all: bool = False) -> 
         else:
             raise TypeError(f"{name}: unknown op {type(op).__name__}")
         values[name] = y
-        if not keep_all:  # free what no later node needs
-            for i in graph.inputs(name):
-                remaining[i] -= 1
-                if remaining[i] == 0 and i != graph.output:
-                    del values[i]
+        for dead in freed_after.get(name, ()):  # free what no later node needs
+            del values[dead]
     return values if keep_all else {graph.output: values[graph.output]}
 
 

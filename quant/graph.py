@@ -87,6 +87,16 @@ class Graph:
         for name in self.nodes():
             yield name, self.op(name)
 
+    def last_uses(self) -> dict[str, list[str]]:
+        """For each node, the inputs whose last consumer it is (executors free those values after it)."""
+        order = {n: i for i, n in enumerate(self.nodes())}
+        freed: dict[str, list[str]] = {n: [] for n in order}
+        for name in order:
+            consumers = self.consumers(name)
+            if consumers and name != self.output:
+                freed[max(consumers, key=order.__getitem__)].append(name)
+        return freed
+
     @property
     def input(self) -> str:
         names = [n for n, op in self.items() if isinstance(op, Input)]

@@ -18,17 +18,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
-
-def _pack(values, bits: int) -> int:
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return word
-
-
-def _field(word: int, index: int, bits: int, signed: bool = True) -> int:
-    value = (word >> (index * bits)) & ((1 << bits) - 1)
-    return value - (1 << bits) if signed and value >> (bits - 1) else value
+from firebrick.hw.packing import pack_lanes, unpack_lane
 
 
 @cocotb.test()
@@ -50,7 +40,7 @@ async def array_tiles(dut):
             out, out_row = int(dut.out.value), int(dut.out_row.value)
             for c in range(cols):
                 if valid >> c & 1:
-                    outputs.append([c, _field(out_row, c, row_bits, False), _field(out, c, abits)])
+                    outputs.append([c, unpack_lane(out_row, c * row_bits, row_bits, signed=False), unpack_lane(out, c * abits, abits)])
 
     n_tiles = int(spec["k_lens"].shape[0])
     for t in range(n_tiles):
@@ -58,8 +48,8 @@ async def array_tiles(dut):
         k_len = weights.shape[1]
         for k in range(k_len):
             await FallingEdge(dut.clk)
-            dut.w.value = _pack(weights[:, k], wbits)
-            dut.x.value = _pack(acts[k], xbits)
+            dut.w.value = pack_lanes(weights[:, k], wbits)
+            dut.x.value = pack_lanes(acts[k], xbits)
             dut.ctl.value = 1 | (2 if k == 0 else 0) | (4 if k == k_len - 1 else 0)
             await RisingEdge(dut.clk)
             await sample()

@@ -10,6 +10,7 @@ edges of `paused`/`frame_done`/`scores.valid`, so Verilator runs freely between.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -19,14 +20,10 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
 
+from firebrick.hw.packing import pack_lanes, unpack_lane
+from firebrick.sim.compare import first_mismatch
+
 log = logging.getLogger("firebrick.frame_bench")
-
-
-def _pack(values, bits: int) -> int:
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return word
 
 
 def _high(signal) -> bool:
@@ -35,15 +32,10 @@ def _high(signal) -> bool:
     return value.is_resolvable and int(value) == 1
 
 
-def _signed(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
 async def _send_image(dut, beats: np.ndarray, lane_bits: int, patience: int) -> bool:
     """Stream the beats; False if the design stops taking them for `patience` cycles."""
     for beat in beats:
-        dut.image__payload.value = _pack(beat, lane_bits)
+        dut.image__payload.value = pack_lanes(beat, lane_bits)
         dut.image__valid.value = 1
         await ReadOnly()
         waited = 0
@@ -62,7 +54,7 @@ async def _collect_scores(dut, scores: list[int], bits: int) -> None:
     while True:
         await RisingEdge(dut.scores__valid)
         await ReadOnly()
-        scores.append(_signed(int(dut.scores__payload.value), bits))
+        scores.append(unpack_lane(int(dut.scores__payload.value), 0, bits))
 
 
 async def _read_layer(dut, addresses: np.ndarray, lane_bits: int) -> np.ndarray:
@@ -72,7 +64,7 @@ async def _read_layer(dut, addresses: np.ndarray, lane_bits: int) -> np.ndarray:
         dut.debug_address.value = int(address)
         await RisingEdge(dut.clk)
         await ReadOnly()
-        values[i] = _signed(int(dut.debug_data.value), lane_bits)
+        values[i] = unpack_lane(int(dut.debug_data.value), 0, lane_bits)
     return values
 
 
@@ -150,13 +142,11 @@ async def frames(dut):
                 expected = spec[f"expected/{frame}/{finished}"]
                 got = await _read_layer(dut, spec[f"addresses/{finished}"], lane_bits)
                 layers_seen.append(finished)
-                if record["mismatch"] is None and not np.array_equal(got, expected):
-                    index = int(np.argmax(got != expected))
-                    c, y, x = (int(v) for v in np.unravel_index(index, meta["layers"][finished]))
-                    record["mismatch"] = {"layer": finished, "channel": c, "y": y, "x": x,
-                                          "expected": int(expected[index]), "got": int(got[index]),
-                                          "count": int(np.count_nonzero(got != expected))}
-                    log.error("frame %d: first mismatch %s", frame, record["mismatch"])
+                shape = meta["layers"][finished]
+                mismatch = first_mismatch({finished: expected.reshape(shape)}, {finished: got.reshape(shape)}, [finished])
+                if record["mismatch"] is None and mismatch is not None:
+                    record["mismatch"] = dataclasses.asdict(mismatch)
+                    log.error("frame %d: first mismatch: %s", frame, mismatch)
             await FallingEdge(dut.clk)
             dut.debug_resume.value = 1
             await RisingEdge(dut.clk)

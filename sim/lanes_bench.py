@@ -17,10 +17,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, Timer
 
-
-def _field(word: int, offset: int, bits: int, signed: bool) -> int:
-    value = (word >> offset) & ((1 << bits) - 1)
-    return value - (1 << bits) if signed and value >> (bits - 1) else value
+from firebrick.hw.packing import unpack_lane
 
 
 @cocotb.test()
@@ -46,9 +43,9 @@ async def lanes(dut):
         valid, origin = int(dut.valid.value), int(dut.origin.value)
         row0, col0 = int(dut.row0.value), int(dut.col0.value)
         seen.append([
-            [valid >> c & 1, _field(origin, c * spec["address_bits"], spec["address_bits"], True),
-             _field(row0, c * spec["coord_bits"], spec["coord_bits"], True),
-             _field(col0, c * spec["coord_bits"], spec["coord_bits"], True)]
+            [valid >> c & 1, unpack_lane(origin, c * spec["address_bits"], spec["address_bits"]),
+             unpack_lane(row0, c * spec["coord_bits"], spec["coord_bits"]),
+             unpack_lane(col0, c * spec["coord_bits"], spec["coord_bits"])]
             for c in range(n)
         ])
         await FallingEdge(dut.clk)

@@ -68,3 +68,24 @@ def test_the_same_verilog_runs_on_icarus(default_build):
     report = simulate_build(folder, images[:1], labels[:1], check_layers=0, simulator="icarus")
     assert report["bit_exact"] and report["simulator"] == "icarus"
     assert report["cycles"] == manifest["cycles_per_frame"]
+
+
+def test_a_difference_is_reported_by_layer_channel_and_pixel(default_build, tmp_path):
+    """The hardware keeps its baked weights while the golden model's change: the bench must name the layer."""
+    import dataclasses
+
+    from firebrick.quant.fbg import save_graph
+
+    folder, _, images, _ = default_build
+    copy = tmp_path / "build"
+    shutil.copytree(folder, copy)  # keeps timestamps: the Verilator model is reused
+    graph = load_graph(copy / "model.fbg")
+    op = graph.op("fire3.expand3x3")
+    weight = op.quant.weight.copy()
+    weight[2] += 1
+    graph.set_op("fire3.expand3x3", dataclasses.replace(op, quant=dataclasses.replace(op.quant, weight=weight)))
+    save_graph(graph, copy / "model.fbg")
+    report = simulate_build(copy, images[:1], check_layers=1)
+    assert not report["bit_exact"]
+    mismatch = report["first_mismatch"]
+    assert mismatch["layer"] == "fire3.expand3x3" and mismatch["channel"] == 2 and mismatch["count"] > 0
