@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from firebrick.board_commands import cmd_boards
 from firebrick.errors import FirebrickError
 from firebrick.hardware_commands import cmd_build, cmd_evaluate, cmd_quantize, cmd_simulate
 from firebrick.model_commands import cmd_cost, cmd_flow, cmd_models, cmd_train
@@ -34,6 +35,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from firebrick.boards.board import DEFAULT_BOARD
     from firebrick.models.zoo import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="firebrick", description="Co-design CNNs and the accelerators that run them.")
@@ -87,9 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("boards", help="list the boards and technologies with their resources")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_boards)
+
     p = sub.add_parser("build", help="generate the accelerator's Verilog and manifest for a graph and a board")
     p.add_argument("graph", metavar="MODEL.fbg", help="a graph file from `firebrick quantize`")
-    p.add_argument("--board", default="ulx3s", help="target board (default ulx3s)")
+    p.add_argument("--board", default=DEFAULT_BOARD, help=f"a board name (`firebrick boards`) or a board YAML file (default {DEFAULT_BOARD})")
     p.add_argument("--rows", type=int, default=8, help="array rows: output channels at once (default 8)")
     p.add_argument("--cols", type=int, default=8, help="array columns: output pixels at once, a power of two (default 8)")
     p.add_argument("--act-bits", type=int, default=8, help="activation width (default 8)")
@@ -97,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--acc-bits", type=int, default=32, help="accumulator width (default 32)")
     p.add_argument("--act-sram-words", type=int, help="cap on activation SRAM words (default: what the model needs)")
     p.add_argument("-o", "--output", default="firebrick-out/build", help="output folder (default firebrick-out/build)")
+    p.add_argument("--synth", action="store_true", help="also synthesize with Yosys for the board: resource use (minutes)")
+    p.add_argument("--place-route", action="store_true", help="also place and route with nextpnr (Lattice boards): Fmax")
+    p.add_argument("--bitstream", action="store_true", help="also place, route and pack a bitstream (Lattice boards)")
     p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
     p.set_defaults(func=cmd_build)
 
@@ -108,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-layers", type=int, default=1, metavar="N", help="compare every layer on the first N frames (default 1)")
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
     p.add_argument("--waves", action="store_true", help="dump waveforms in the simulator's build folder")
+    p.add_argument("--energy-board", metavar="BOARD", help="price energy with another board's table, e.g. asic45 (default: the build's board)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_simulate)
 

@@ -17,7 +17,7 @@ from firebrick.models.cost import model_cost
 from firebrick.models.datasets import load_dataset
 from firebrick.models.spec import NetSpec
 from firebrick.models.training import TrainConfig, train
-from firebrick.boards.clocks import DEFAULT_BOARD
+from firebrick.boards.board import DEFAULT_BOARD
 from firebrick.hw.build import build_accelerator
 from firebrick.hw.params import ArrayParams
 from firebrick.models.zoo import DEFAULT_MODEL, model_spec, zoo_entry

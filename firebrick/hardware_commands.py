@@ -107,6 +107,11 @@ def cmd_build(args: argparse.Namespace) -> None:
         f"utilisation {manifest['utilization']:.1%}, on-chip SRAM {manifest['sram_bits'] / 8 / 1024:.1f} KiB\n"
         f"wrote {args.output}/accelerator.v ({manifest['verilog']['bytes']:,} bytes) and {args.output}/manifest.json"
     )
+    if args.synth or args.place_route or args.bitstream:
+        from firebrick.board_commands import implement, implementation_text
+
+        manifest = {**manifest, "implementation": implement(args, manifest)}
+        text += "\n" + implementation_text(manifest["implementation"])
     emit(args, manifest, text)
 
 
@@ -139,7 +144,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
     _, graph = load_build(args.build_dir)
     images, labels = _simulation_images(args, graph)
-    report = simulate_build(args.build_dir, images, labels, check_layers=args.check_layers, simulator=args.simulator, waves=args.waves)
+    report = simulate_build(args.build_dir, images, labels, check_layers=args.check_layers, simulator=args.simulator, waves=args.waves,
+                            energy_board=args.energy_board)
     mismatch = report["first_mismatch"]
     lines = [
         f"{report['frames']} frame(s) on {report['simulator']}: "

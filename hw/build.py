@@ -17,7 +17,8 @@ from amaranth.back import verilog
 
 import firebrick
 from firebrick.atomic import write_atomic, write_json_atomic
-from firebrick.boards.clocks import board_clock_mhz
+from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
+from firebrick.boards.fit import check_fit as check_board_fit
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.compiler import Program, compile_graph
 from firebrick.hw.params import ArrayParams, HardwareParamError
@@ -69,11 +70,16 @@ def check_fit(graph: Graph, params: ArrayParams, program: Program, act_sram_word
 
 
 def build_accelerator(
-    graph: Graph, params: ArrayParams, output: str | os.PathLike, *, board: str = "ulx3s", act_sram_words: int | None = None
+    graph: Graph, params: ArrayParams, output: str | os.PathLike, *, board: str | Board = DEFAULT_BOARD,
+    act_sram_words: int | None = None,
 ) -> dict[str, Any]:
-    clock_mhz = board_clock_mhz(board)
+    """Compile, refuse what does not fit the board (before any Verilog), emit Verilog, manifest and graph."""
+    board = board if isinstance(board, Board) else load_board(board)
+    clock_mhz = board.clock_mhz
     program = compile_graph(graph, params)
     notes = check_fit(graph, params, program, act_sram_words)
+    memories = memory_report(program)
+    fit = check_board_fit(memories, params.rows * params.cols, board)
     began = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -88,11 +94,13 @@ def build_accelerator(
         "version": MANIFEST_VERSION,
         "firebrick_version": firebrick.__version__,
         "model": graph.name,
-        "board": board,
+        "board": board.name,
+        "board_file": board.source,
         "clock_mhz": clock_mhz,
         "params": {**params.to_dict(), "codebook_bits": program.codebook_bits},
-        "memories": memory_report(program),
-        "sram_bits": sum(m["bits"] for m in memory_report(program)),
+        "memories": memories,
+        "sram_bits": sum(m["bits"] for m in memories),
+        "fit_estimate": None if fit is None else fit.to_dict(),
         "io": {
             "image": {"lanes": params.cols, "lane_bits": params.lane_act_bits, "shape": list(graph.op(graph.input).shape),
                       "format": str(graph.op(graph.input).fmt)},

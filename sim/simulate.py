@@ -25,7 +25,8 @@ from firebrick.hw.params import ArrayParams
 from firebrick.quant.executor import quantize_images, run_int
 from firebrick.quant.fbg import load_graph
 from firebrick.sim.amaranth_frame import image_beats
-from firebrick.sim.energy import energy_table, frame_energy
+from firebrick.boards.board import load_board
+from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
 from firebrick.sim.verilator_runner import run_cocotb
 
@@ -80,11 +81,21 @@ def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int
     write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
+def _energy_board(manifest: dict[str, Any], override: str | None):
+    if override is not None:
+        return load_board(override)
+    board_file = manifest.get("board_file")
+    return load_board(board_file if board_file and Path(board_file).exists() else manifest["board"])
+
+
 def simulate_build(
     build_dir: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None, *,
-    check_layers: int = 1, simulator: str = "verilator", waves: bool = False, energy_table_name: str = "asic45",
+    check_layers: int = 1, simulator: str = "verilator", waves: bool = False, energy_board: str | None = None,
 ) -> dict[str, Any]:
-    """Run `images` (float, N x C x H x W) through the build's RTL; compare scores (all frames) and layers (the first `check_layers`)."""
+    """Run `images` (float, N x C x H x W) through the build's RTL; compare scores (all frames) and layers (the first `check_layers`).
+
+    Energy is priced with the build's board table, or with `energy_board`'s (a board name or YAML path).
+    """
     build_dir = Path(build_dir).resolve()
     manifest, graph = load_build(build_dir)
     params = ArrayParams(**{k: v for k, v in manifest["params"].items() if k != "codebook_bits"})
@@ -127,7 +138,7 @@ def simulate_build(
         "counters": frames[0]["counters"],
         "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
     }
-    energy = frame_energy(frames[0]["counters"], manifest["memories"], clock, energy_table(energy_table_name))
+    energy = frame_energy(frames[0]["counters"], manifest["memories"], clock, _energy_board(manifest, energy_board).energy)
     report.update(energy_uj_per_frame=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
                   energy_table=energy["table"]["name"])
     title = (f"{graph.name} on {manifest['board']} ({params.rows}x{params.cols}, {clock:g} MHz)\n"

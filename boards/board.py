@@ -1,0 +1,182 @@
+"""Boards and technologies: `boards/*.yaml` loaded into a validated `Board`.
+
+A board file names the device, its resources, the default clock, the open
+toolchain (if any) and the energy table that prices a frame. `extends: NAME`
+makes a variant: the named file's mapping with this file's keys laid over it
+(nested mappings merge key by key), so a variant states only what differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from firebrick.errors import unknown_name
+from firebrick.schema import ConfigError, from_mapping, merge, read_yaml_mapping
+from firebrick.sim.energy import EnergyTable
+
+BOARDS_DIR = Path(__file__).parent
+DEFAULT_BOARD = "ulx3s"
+KINDS = ("fpga", "asic")
+#: the Yosys synthesis command per family (ASICs have none here)
+SYNTH_COMMANDS = {"ecp5": "synth_ecp5", "ice40": "synth_ice40", "xc7": "synth_xilinx", "xcup": "synth_xilinx"}
+PLACE_ROUTE_TOOLS = ("nextpnr-ecp5", "nextpnr-ice40")
+
+
+@dataclass(frozen=True)
+class BlockRam:
+    """The device's block RAM: how many blocks and the (depth, width) shapes one block can take."""
+
+    primitive: str
+    blocks: int
+    bits_per_block: int
+    configs: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        if self.blocks < 0 or self.bits_per_block <= 0 or not self.configs:
+            raise ValueError("block RAM needs blocks >= 0, bits_per_block > 0 and at least one [depth, width] config")
+
+    @property
+    def bits(self) -> int:
+        return self.blocks * self.bits_per_block
+
+
+@dataclass(frozen=True)
+class OtherRam:
+    """Large single-port RAM beside the block RAM (iCE40 SPRAM, UltraScale+ UltraRAM)."""
+
+    primitive: str
+    blocks: int
+    bits_per_block: int
+
+    @property
+    def bits(self) -> int:
+        return self.blocks * self.bits_per_block
+
+
+@dataclass(frozen=True)
+class Resources:
+    luts: int
+    ffs: int
+    dsps: int
+    dsp_primitive: str
+    #: LUT inputs (4 on Lattice, 6 on Xilinx): what a "LUT" counts
+    lut_inputs: int
+    #: LUTs one int8 x int8 multiplier takes when no DSP is left (Yosys with `booth`)
+    luts_per_lut_multiplier: int
+    block_ram: BlockRam
+    other_ram: OtherRam | None = None
+
+    def __post_init__(self) -> None:
+        if min(self.luts, self.ffs, self.dsps) < 0 or self.lut_inputs not in (4, 6) or self.luts_per_lut_multiplier <= 0:
+            raise ValueError("luts, ffs, dsps must be >= 0, lut_inputs 4 or 6, luts_per_lut_multiplier > 0")
+
+    @property
+    def ram_bits(self) -> int:
+        return self.block_ram.bits + (self.other_ram.bits if self.other_ram else 0)
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The open flow for the family: Yosys synthesis and, where one exists, nextpnr and a packer."""
+
+    synth_args: tuple[str, ...] = ()
+    place_route: str | None = None
+    place_route_args: tuple[str, ...] = ()
+    pack: str | None = None
+    #: the amaranth-boards platform ("module:Class") whose pins and clock the bitstream uses
+    platform: str | None = None
+    #: why a step is missing (e.g. Xilinx timing needs Vivado)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.place_route is not None and self.place_route not in PLACE_ROUTE_TOOLS:
+            raise ValueError(f"place_route must be one of {', '.join(PLACE_ROUTE_TOOLS)} or absent, not {self.place_route!r}")
+
+
+@dataclass(frozen=True)
+class Board:
+    description: str
+    kind: str
+    family: str
+    device: str
+    clock_mhz: float
+    energy: EnergyTable
+    package: str = ""
+    speed_grade: str = ""
+    resources: Resources | None = None
+    toolchain: Toolchain | None = None
+    #: the board's oscillator, where the default clock comes from a PLL
+    oscillator_mhz: float | None = None
+    #: the file's stem and the file the board was read from (set by the loader)
+    name: str = ""
+    source: str = ""
+    extends: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.clock_mhz <= 0:
+            raise ValueError(f"clock_mhz must be positive, not {self.clock_mhz}")
+        if self.kind == "fpga":
+            if self.family not in SYNTH_COMMANDS:
+                raise ValueError(f"family must be one of {', '.join(SYNTH_COMMANDS)} for an FPGA, not {self.family!r}")
+            if self.resources is None or self.toolchain is None:
+                raise ValueError("an FPGA board needs resources and toolchain")
+
+    @property
+    def synth_command(self) -> str | None:
+        return SYNTH_COMMANDS.get(self.family)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out.pop("extends")
+        if self.resources is not None:
+            out["resources"]["block_ram"]["bits"] = self.resources.block_ram.bits
+            out["resources"]["ram_bits"] = self.resources.ram_bits
+        return out
+
+
+def board_names() -> list[str]:
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.yaml"))
+
+
+def _board_path(name_or_path: str | Path) -> Path:
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or "/" in text:
+        return Path(text)
+    path = BOARDS_DIR / f"{text}.yaml"
+    if not path.exists():
+        raise unknown_name("board", text, board_names())
+    return path
+
+
+def _resolved_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    data = read_yaml_mapping(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ConfigError(str(path), "extends", f"must name a board, not {parent!r}")
+    parent_path = path.parent / f"{parent}.yaml"
+    if not parent_path.exists():
+        parent_path = _board_path(parent)
+    if parent_path.resolve() in seen or parent_path.resolve() == path.resolve():
+        raise ConfigError(str(path), "extends", f"{parent!r} leads back to this file (a cycle of extends)")
+    return merge(_resolved_mapping(parent_path, seen + (path.resolve(),)), data)
+
+
+def load_board(name_or_path: str | Path) -> Board:
+    """A board by name (`ulx3s`) or by YAML path, validated; errors name the file, key and reason."""
+    path = _board_path(name_or_path)
+    data = _resolved_mapping(path)
+    if "name" in data or "source" in data:
+        raise ConfigError(str(path), "name" if "name" in data else "source", "set by the loader from the file name; remove it")
+    board = from_mapping(Board, data, str(path))
+    return dataclasses.replace(board, name=path.stem, source=str(path), energy=dataclasses.replace(board.energy, name=path.stem))
+
+
+def board_clock_mhz(name: str) -> float:
+    return load_board(name).clock_mhz

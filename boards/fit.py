@@ -1,0 +1,89 @@
+"""Does a design fit a board? Checked from the compiled memories and array size, before any synthesis.
+
+The estimate is deliberately simple and a little pessimistic: every memory
+bank maps to block RAM in the cheapest (depth, width) shape of the device's
+block, except shallow ones that synthesis puts in LUT RAM; every multiplier of
+the array takes a DSP block, or, when the array has more multipliers than the
+device has DSPs, all of them go to LUTs (Yosys' ECP5 flow maps all or none).
+Synthesis (`boards/synthesis.py`) gives the real counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from firebrick.boards.board import BlockRam, Board
+from firebrick.errors import FirebrickError
+
+#: memories at most this deep are left in LUT RAM by Yosys on ECP5, iCE40 and 7-series (seen in synthesis)
+LUT_RAM_MAX_DEPTH = 64
+
+
+class DesignDoesNotFit(FirebrickError):
+    """The design needs more of a resource than the board has."""
+
+
+@dataclass(frozen=True)
+class FitEstimate:
+    board: str
+    block_ram_blocks: int
+    block_ram_available: int
+    lut_ram_bits: int
+    multipliers: int
+    dsps: int
+    dsps_available: int
+    #: LUTs for multipliers that found no DSP block (0 when they all did)
+    multiplier_luts: int
+    luts_available: int
+
+    def shortfalls(self) -> list[str]:
+        out = []
+        if self.block_ram_blocks > self.block_ram_available:
+            out.append(f"block RAM: needs {self.block_ram_blocks} blocks, {self.board} has {self.block_ram_available}")
+        if self.multiplier_luts > self.luts_available:
+            out.append(f"LUTs: the {self.multipliers} array multipliers alone need ~{self.multiplier_luts:,} LUTs "
+                       f"(more than the {self.dsps_available} DSP blocks), {self.board} has {self.luts_available:,}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def blocks_for(depth: int, width: int, ram: BlockRam) -> int:
+    """Block RAMs for one depth x width memory: the cheapest way to tile it with one block shape."""
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs)
+
+
+def estimate_fit(memories: list[dict[str, Any]], multipliers: int, board: Board) -> FitEstimate | None:
+    """The resource estimate of a design on an FPGA board; None for an ASIC technology (no fixed budget)."""
+    res = board.resources
+    if res is None:
+        return None
+    blocks = lut_ram = 0
+    for m in memories:
+        if m["depth"] <= LUT_RAM_MAX_DEPTH:
+            lut_ram += m["banks"] * m["depth"] * m["width"]
+        else:
+            blocks += m["banks"] * blocks_for(m["depth"], m["width"], res.block_ram)
+    in_dsps = multipliers <= res.dsps
+    return FitEstimate(
+        board=board.name, block_ram_blocks=blocks, block_ram_available=res.block_ram.blocks, lut_ram_bits=lut_ram,
+        multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
+        multiplier_luts=0 if in_dsps else multipliers * res.luts_per_lut_multiplier, luts_available=res.luts,
+    )
+
+
+def check_fit(memories: list[dict[str, Any]], multipliers: int, board: Board) -> FitEstimate | None:
+    """The estimate, or DesignDoesNotFit naming every resource that is short (needed vs available)."""
+    estimate = estimate_fit(memories, multipliers, board)
+    if estimate is not None and estimate.shortfalls():
+        needed_bits = sum(m["bits"] for m in memories)
+        raise DesignDoesNotFit(
+            f"the design does not fit {board.name} ({board.device}): " + "; ".join(estimate.shortfalls())
+            + f". On-chip memory: {needed_bits / 8 / 1024:,.1f} KiB needed, {board.resources.block_ram.bits / 8 / 1024:,.1f} KiB "
+            "of block RAM available. Use a smaller model (fewer channels, codebook weights), a smaller array, or a larger board "
+            "(`firebrick boards`)"
+        )
+    return estimate

@@ -1,0 +1,69 @@
+"""Commands about boards and implementation: `boards`, and the synthesis / place-and-route part of `build`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from firebrick.report import emit
+
+
+def cmd_boards(args: argparse.Namespace) -> None:
+    from firebrick.boards.board import board_names, load_board
+    from firebrick.table import format_table
+
+    boards = [load_board(name) for name in board_names()]
+    rows = []
+    for b in boards:
+        r = b.resources
+        flow = "n/a" if b.toolchain is None else ("bitstream" if b.toolchain.pack else "synthesis only")
+        rows.append([b.name, b.device, b.kind, b.clock_mhz, r and r.luts, r and r.ffs, r and r.dsps,
+                     r and r.block_ram.blocks, r and round(r.ram_bits / 8 / 1024), flow, f"{b.energy.mac_pj:g} pJ"])
+    text = format_table(["board", "device", "kind", "MHz", "LUTs", "FFs", "DSPs", "BRAM blocks", "RAM KiB", "open flow", "MAC"], rows)
+    text += "\n\nboard files: " + (boards[0].source.rsplit("/", 1)[0] if boards else "") + " (a YAML path works wherever a board name does)"
+    emit(args, {"boards": [b.to_dict() for b in boards]}, text)
+
+
+def _percent(entry: dict[str, Any]) -> str:
+    return "" if entry["percent"] is None else f"{entry['percent']:.1f}%"
+
+
+def implement(args: argparse.Namespace, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Synthesis (and place-and-route, bitstream) of a fresh build, as `build --synth/--place-route/--bitstream` asks."""
+    from firebrick.boards.board import load_board
+    from firebrick.boards.place_route import place_and_route
+    from firebrick.boards.synthesis import synthesize
+
+    board = load_board(args.board)
+    print(f"firebrick build: synthesising for {board.device} with Yosys ({board.synth_command}); "
+          "minutes for a whole accelerator", file=sys.stderr)
+    result: dict[str, Any] = {"synthesis": synthesize(args.output, board, manifest)}
+    if args.place_route or args.bitstream:
+        print(f"firebrick build: placing and routing on {board.device} with {board.toolchain.place_route if board.toolchain else '?'}",
+              file=sys.stderr)
+        result["place_route"] = place_and_route(args.output, board, manifest, bitstream=args.bitstream)
+    return result
+
+
+def implementation_text(result: dict[str, Any]) -> str:
+    from firebrick.table import format_table
+
+    synth = result["synthesis"]
+    rows = [[name, u["used"], u["available"], _percent(u)] for name, u in synth["resources"].items() if u["used"] or u["available"]]
+    lines = [f"\nYosys {synth['command']} on {synth['device']} ({synth['seconds']:.0f} s): "
+             + ("fits" if synth["fits"] else "DOES NOT FIT"),
+             format_table(["resource", "used", "available", "utilisation"], rows),
+             f"array multipliers in {synth['multipliers_in']}; DSP inference "
+             f"{'ok' if synth['dsp_inference_ok'] else 'FAILED'}, block RAM inference {'ok' if synth['block_ram_inference_ok'] else 'FAILED'}"]
+    pr = result.get("place_route")
+    if pr:
+        fmax = "unknown" if pr["fmax_mhz"] is None else f"{pr['fmax_mhz']:.1f} MHz"
+        lines.append(
+            f"nextpnr on the board top ({pr['place_route_s']:.0f} s): Fmax {fmax} "
+            f"(clock {pr['clock_mhz']:g} MHz, timing {'met' if pr['timing_met'] else 'NOT met'}); "
+            f"{pr['frames_per_second_at_clock']:,.0f} frames/s at the clock"
+            + (f", {pr['frames_per_second_at_fmax']:,.0f} at Fmax" if pr["frames_per_second_at_fmax"] else ""))
+        if pr["bitstream"]:
+            lines.append(f"bitstream {pr['bitstream']} (images in and scores out over the USB serial port at {pr['baud']:,} baud)")
+    return "\n".join(lines)

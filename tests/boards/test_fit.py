@@ -1,0 +1,45 @@
+"""The fit check: block RAM and multipliers estimated from the compiled design, refused before synthesis."""
+
+import pytest
+
+from firebrick.boards.board import load_board
+from firebrick.boards.fit import DesignDoesNotFit, blocks_for, check_fit, estimate_fit
+from firebrick.hw.build import build_accelerator
+from firebrick.hw.params import ArrayParams
+
+
+def test_blocks_take_the_cheapest_shape():
+    ecp5 = load_board("ulx3s").resources.block_ram
+    assert blocks_for(960, 9, ecp5) == 1        # 2048 x 9 holds it
+    assert blocks_for(3266, 64, ecp5) == 14     # 512 x 36: 2 wide, 7 deep
+    assert blocks_for(512, 72, load_board("arty_a7").resources.block_ram) == 1  # RAMB36 at x72
+    ice40 = load_board("icebreaker").resources.block_ram
+    assert blocks_for(256, 16, ice40) == 1 and blocks_for(257, 16, ice40) == 2
+
+
+def test_estimate_counts_banks_lut_ram_and_dsps():
+    memories = [{"name": "activations", "banks": 16, "depth": 960, "width": 9, "bits": 16 * 960 * 9},
+                {"name": "biases", "banks": 1, "depth": 34, "width": 256, "bits": 34 * 256}]
+    fit = estimate_fit(memories, 64, load_board("ulx3s"))
+    assert fit.block_ram_blocks == 16 and fit.lut_ram_bits == 34 * 256 and fit.dsps == 64 and fit.multiplier_luts == 0
+    wide = estimate_fit(memories, 256, load_board("ulx3s"))  # 256 > 156 DSPs: every product in LUTs
+    assert wide.dsps == 0 and wide.multiplier_luts == 256 * 130 and not wide.shortfalls()
+    assert estimate_fit(memories, 64, load_board("asic45")) is None  # a technology has no fixed budget
+
+
+def test_a_design_too_big_for_the_board_is_refused_with_needed_and_available(small_graph, tmp_path):
+    memories = [{"name": "weights", "banks": 1, "depth": 100_000, "width": 64, "bits": 6_400_000}]
+    with pytest.raises(DesignDoesNotFit, match=r"does not fit icebreaker \(iCE40UP5K\): block RAM: needs 1564 blocks, icebreaker has 30"):
+        check_fit(memories, 4, load_board("icebreaker"))
+    with pytest.raises(DesignDoesNotFit, match=r"LUTs: the 1024 array multipliers alone need ~133,120 LUTs .* has 83,640"):
+        check_fit([], 32 * 32, load_board("ulx3s"))
+    # build refuses before writing any Verilog
+    with pytest.raises(DesignDoesNotFit, match=r"does not fit ulx3s_12f \(LFE5U-12F\): LUTs: the 256 array multipliers"):
+        build_accelerator(small_graph, ArrayParams(rows=16, cols=16), tmp_path / "no", board="ulx3s_12f")
+    assert not (tmp_path / "no").exists()
+
+
+def test_build_records_the_estimate_and_the_board(small_graph, tmp_path):
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker")
+    assert manifest["board"] == "icebreaker" and manifest["clock_mhz"] == 12.0
+    assert manifest["fit_estimate"]["block_ram_blocks"] <= 30 and manifest["fit_estimate"]["dsps"] == 4

