@@ -2,7 +2,8 @@
 
 The schedule and the activity model equal the RTL's counters (tests check
 both against Verilator and Amaranth's simulator), so these are the figures
-the generated hardware has. Energy uses the 45 nm table (sim/energy.py).
+the generated hardware has. Energy is priced twice: with the board's own table
+(boards/*.yaml) and with the 45 nm ASIC table (asic45.yaml), same activity.
 Random weights: cycles and activity do not depend on values.
 
     python benchmarks/frame_figures.py
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from firebrick.boards.clocks import board_clock_mhz
+from firebrick.boards.board import load_board
 from firebrick.hw.build import memory_report
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.params import ArrayParams
@@ -22,7 +23,7 @@ from firebrick.quant.calibrate import calibrate
 from firebrick.quant.lower_torch import lower_torch
 from firebrick.quant.passes import canonicalize
 from firebrick.quant.quantize import QuantConfig, quantize_graph
-from firebrick.sim.energy import HOROWITZ_45NM, frame_energy
+from firebrick.sim.energy import frame_energy
 
 CASES = [(DEFAULT_MODEL, 8, "ulx3s"), (DEFAULT_MODEL, 16, "ulx3s"),
          ("squeezenet1_1_hw", 16, "zc706"), ("zynqnet", 16, "zc706")]
@@ -31,7 +32,8 @@ CASES = [(DEFAULT_MODEL, 8, "ulx3s"), (DEFAULT_MODEL, 16, "ulx3s"),
 def main() -> None:
     torch.manual_seed(0)
     print(f"{'model':<22} {'array':>5} {'board':<7} {'MHz':>4} {'cycles/frame':>13} {'frames/s':>9} {'util':>6} "
-          f"{'SRAM KiB':>9} {'µJ/frame':>9}  breakdown µJ (macs / act SRAM / weights / static)")
+          f"{'SRAM KiB':>9} {'µJ/frame':>9}  breakdown µJ (macs / act SRAM / weights / static)  {'45 nm µJ':>9}")
+    asic = load_board("asic45").energy
     for name, size, board in CASES:
         spec = model_spec(name)
         model = build_model(name).eval()
@@ -41,16 +43,17 @@ def main() -> None:
         params = ArrayParams(rows=size, cols=size)
         program = compile_graph(graph, params)
         activity = predict_activity(graph, params)
-        clock = board_clock_mhz(board)
+        clock = load_board(board).clock_mhz
         memories = memory_report(program)
-        energy = frame_energy(activity, memories, clock, HOROWITZ_45NM)
+        energy = frame_energy(activity, memories, clock, load_board(board).energy)
+        asic_uj = frame_energy(activity, memories, clock, asic)["energy_uj_per_frame"]
         b = energy["breakdown_uj"]
         sram_kib = sum(m["bits"] for m in memories) / 8 / 1024
         print(f"{name:<22} {size:>2}x{size:<2} {board:<7} {clock:>4.0f} {activity['cycles']:>13,} "
               f"{clock * 1e6 / activity['cycles']:>9,.1f} {network_utilization(program.schedule, params):>6.1%} "
               f"{sram_kib:>9,.0f} {energy['energy_uj_per_frame']:>9,.1f}  "
               f"{b['macs']:.3g} / {b['activation_reads'] + b['activation_writes']:.3g} / "
-              f"{b['weight_reads'] + b['bias_reads']:.3g} / {b['static']:.3g}", flush=True)
+              f"{b['weight_reads'] + b['bias_reads']:.3g} / {b['static']:.3g}  {asic_uj:>9,.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ makes the beats from an integer image.
 
 from __future__ import annotations
 
+from amaranth.build import ResourceError
 from amaranth.hdl import Elaboratable, Module, Mux, Signal, signed
-from amaranth.lib import data
+from amaranth.lib import data, io
 
 from firebrick.boards.uart import UartRx, UartTx
 from firebrick.hw.accelerator import Accelerator
@@ -38,10 +39,17 @@ class BoardTop(Elaboratable):
         m.submodules.uart_rx = rx = UartRx(self.divisor)
         m.submodules.uart_tx = tx = UartTx(self.divisor)
         if platform is not None:
-            uart = platform.request("uart", 0)
-            m.d.comb += [rx.rx.eq(uart.rx.i), uart.tx.o.eq(tx.tx)]
-            for i in range(len(self.leds)):
-                m.d.comb += platform.request("led", i).o.eq(self.leds[i])
+            uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+            m.submodules.rx_pin = rx_pin = io.Buffer("i", uart.rx)
+            m.submodules.tx_pin = tx_pin = io.Buffer("o", uart.tx)
+            m.d.comb += [rx.rx.eq(rx_pin.i), tx_pin.o.eq(tx.tx)]
+            for i in range(len(self.leds)):  # as many LEDs as the board has (the iCEBreaker: 2, the low bits)
+                try:
+                    led = platform.request("led", i, dir="-")
+                except ResourceError:
+                    break
+                m.submodules[f"led_{i}"] = led_pin = io.Buffer("o", led)
+                m.d.comb += led_pin.o.eq(self.leds[i])
         else:
             m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
 

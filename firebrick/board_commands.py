@@ -29,6 +29,19 @@ def _percent(entry: dict[str, Any]) -> str:
     return "" if entry["percent"] is None else f"{entry['percent']:.1f}%"
 
 
+def check_implementable(args: argparse.Namespace) -> None:
+    """Refuse before any work (Verilog, minutes of synthesis) what the board's open flow cannot do."""
+    from firebrick.boards.board import load_board
+    from firebrick.boards.place_route import platform_for
+    from firebrick.boards.tools import ToolError
+
+    board = load_board(args.board)
+    if board.kind != "fpga":
+        raise ToolError(f"{board.name} is an ASIC technology: no FPGA synthesis; its figures come from the energy table")
+    if args.place_route or args.bitstream:
+        platform_for(board)
+
+
 def implement(args: argparse.Namespace, manifest: dict[str, Any]) -> dict[str, Any]:
     """Synthesis (and place-and-route, bitstream) of a fresh build, as `build --synth/--place-route/--bitstream` asks."""
     from firebrick.boards.board import load_board

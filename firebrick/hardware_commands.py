@@ -94,6 +94,11 @@ def cmd_build(args: argparse.Namespace) -> None:
     from firebrick.quant.fbg import load_graph
     from firebrick.table import format_table
 
+    implementing = args.synth or args.place_route or args.bitstream
+    if implementing:
+        from firebrick.board_commands import check_implementable
+
+        check_implementable(args)
     graph = load_graph(args.graph)
     params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
@@ -107,7 +112,7 @@ def cmd_build(args: argparse.Namespace) -> None:
         f"utilisation {manifest['utilization']:.1%}, on-chip SRAM {manifest['sram_bits'] / 8 / 1024:.1f} KiB\n"
         f"wrote {args.output}/accelerator.v ({manifest['verilog']['bytes']:,} bytes) and {args.output}/manifest.json"
     )
-    if args.synth or args.place_route or args.bitstream:
+    if implementing:
         from firebrick.board_commands import implement, implementation_text
 
         manifest = {**manifest, "implementation": implement(args, manifest)}

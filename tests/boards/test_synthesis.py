@@ -50,3 +50,33 @@ def test_a_failing_tool_keeps_its_log_and_leaves_no_netlist(small_graph, tmp_pat
 def test_a_missing_tool_says_how_to_install_it():
     with pytest.raises(ToolError, match=r'yowasp-nextpnr-xilinx is not installed: pip install "yowasp-nextpnr-xilinx"'):
         find_tool("yowasp-nextpnr-xilinx")
+
+
+def test_place_and_route_gives_fmax_and_a_bitstream_on_the_icebreaker(small_graph, tmp_path):
+    from firebrick.boards.place_route import place_and_route
+
+    board = load_board("icebreaker")
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    result = place_and_route(tmp_path, board, manifest, bitstream=True)
+    assert result["fmax_mhz"] > 0 and result["clock_mhz"] == 12.0
+    assert result["utilization"]["ICESTORM_DSP"]["used"] >= 4 and result["utilization"]["ICESTORM_RAM"]["used"] > 0
+    bitstream = tmp_path / "impl" / "icebreaker" / "board" / "top.bin"
+    assert result["bitstream"] == str(bitstream) and bitstream.stat().st_size > 100_000  # an UP5K image is ~104 KB
+    assert result["frames_per_second_at_clock"] == pytest.approx(12e6 / manifest["cycles_per_frame"])
+
+
+def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, capsys):
+    from firebrick.cli import main
+    from firebrick.quant.fbg import save_graph
+
+    save_graph(small_graph, tmp_path / "small.fbg")
+    out = tmp_path / "build"
+    assert main(["build", str(tmp_path / "small.fbg"), "--board", "icebreaker", "--rows", "2", "--cols", "2", "-o", str(out), "--synth", "--json"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    synth = manifest["implementation"]["synthesis"]
+    assert synth["command"] == "synth_ice40" and synth["resources"]["dsps"]["used"] >= 4 and synth["fits"]
+    # no open place-and-route for 7-series: refused before any synthesis runs
+    assert main(["build", str(tmp_path / "small.fbg"), "--board", "arty_a7", "--rows", "2", "--cols", "2", "-o", str(tmp_path / "x"), "--bitstream"]) == 1
+    err = capsys.readouterr().err
+    assert "no open place-and-route flow for xc7a100t" in err and "need Vivado" in err
+    assert not (tmp_path / "x").exists()

@@ -89,3 +89,14 @@ def test_a_difference_is_reported_by_layer_channel_and_pixel(default_build, tmp_
     assert not report["bit_exact"]
     mismatch = report["first_mismatch"]
     assert mismatch["layer"] == "fire3.expand3x3" and mismatch["channel"] == 2 and mismatch["count"] > 0
+
+
+def test_waves_are_written_on_request(small_graph, tmp_path):
+    import numpy as np
+
+    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker")
+    images = np.random.default_rng(0).random((1, 1, 8, 8)).astype(np.float32)
+    report = simulate_build(tmp_path, images, check_layers=1, waves=True)
+    assert report["bit_exact"], report["first_mismatch"]
+    waves = [p for p in (tmp_path / "sim_verilator").rglob("*") if p.suffix in (".fst", ".vcd")]
+    assert waves and waves[0].stat().st_size > 1000, "no waveform file"
