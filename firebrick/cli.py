@@ -14,6 +14,7 @@ from pathlib import Path
 
 from firebrick.board_commands import cmd_boards
 from firebrick.errors import FirebrickError
+from firebrick.explore_commands import add_explore_parser
 from firebrick.hardware_commands import cmd_build, cmd_evaluate, cmd_quantize, cmd_simulate
 from firebrick.model_commands import cmd_cost, cmd_flow, cmd_models, cmd_train
 
@@ -129,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_flow)
+
+    add_explore_parser(sub)
     return parser
 
 

@@ -90,6 +90,18 @@ _ENTRIES = [
 ]
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ENTRIES}
 
+#: the metaparameter sets the design-space models start from (sweeps vary them; `hardware_ready` is an axis)
+BASE_METAS: dict[str, SqueezeNetMeta] = {
+    "squeezenet1_0": SQUEEZENET1_0, "squeezenet1_1": SQUEEZENET1_1, "tiny8": TINY8, "tiny28": TINY28, "tiny32": TINY32,
+}
+
+
+def base_meta(name: str) -> SqueezeNetMeta:
+    try:
+        return BASE_METAS[name]
+    except KeyError:
+        raise unknown_name("base model", name, BASE_METAS) from None
+
 
 def zoo_entry(name: str) -> ZooEntry:
     try:

@@ -1,0 +1,124 @@
+"""One design point: model (trained, or reused by content hash) -> quantize -> accuracy -> analytical hardware figures.
+
+Runs in a worker process. The hardware figures come from the exact models the
+tests hold equal to the RTL: the static schedule (cycles), the activity model
+(counters) priced with the board's energy table, the compiled memories (on-chip
+RAM) and the fit estimate (block RAM, DSPs). Checkpoints live in
+OUT/checkpoints/<hash>.pt, the hash covering the network, the data and the
+training settings, so points that differ only in quantization or hardware
+train once; a file lock keeps two workers from training the same model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from firebrick.boards.board import load_board
+from firebrick.boards.fit import estimate_fit
+from firebrick.explore.points import resolve
+from firebrick.explore.spec import spec_from_dict
+from firebrick.hw.build import memory_report
+from firebrick.hw.compiler import compile_graph
+from firebrick.hw.params import ArrayParams
+from firebrick.hw.schedule import network_utilization, predict_activity
+from firebrick.models.cost import model_cost
+from firebrick.models.datasets import load_dataset
+from firebrick.models.design_space import generate
+from firebrick.models.firenet import FireNet
+from firebrick.models.training import TrainConfig, train
+from firebrick.models.zoo import base_meta
+from firebrick.quant.calibrate import calibrate
+from firebrick.quant.lower_torch import lower_torch
+from firebrick.quant.passes import canonicalize
+from firebrick.quant.pipeline import quantize_checkpoint
+from firebrick.quant.quantize import QuantConfig, quantize_graph
+from firebrick.sim.energy import frame_energy
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _model_hash(net_dict: dict[str, Any], data_fingerprint: str, config: TrainConfig) -> str:
+    identity = {"net": net_dict, "data": data_fingerprint, "train": dataclasses.asdict(config)}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: str) -> dict[str, Any]:
+    """The point's figures; raises (SpecError, HardwareParamError, ...) for a point that cannot be built."""
+    torch.set_num_threads(1)  # one process per core
+    spec = spec_from_dict(spec_dict, "sweep spec")
+    settings = resolve(spec, point)
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    meta = base_meta(spec.model.base).replace(**settings["model"])
+    dataset = load_dataset(spec.dataset, channels=meta.input_channels, size=meta.input_size) if spec.training else None
+    if dataset is not None:
+        meta = meta.replace(num_classes=dataset.num_classes)
+    net = generate(meta, name=f"{spec.name}_point")
+    cost = model_cost(FireNet(net))
+    quant = settings["quantization"]
+    config = QuantConfig(weight_bits=quant.get("weight_bits", 8), activation_bits=quant.get("activation_bits", 8),
+                         codebook_bits=quant.get("codebook_bits"), prune=quant.get("prune", 0.0))
+    result: dict[str, Any] = {"params": cost.params, "macs": cost.macs}
+    if spec.training is not None:
+        train_config = TrainConfig(epochs=settings["training"]["epochs"], lr=settings["training"]["lr"],
+                                   batch_size=settings["training"]["batch_size"], seed=point.get("training.seed", spec.training.seeds[0]))
+        digest = _model_hash(net.to_dict(), dataset.fingerprint(), train_config)
+        checkpoint_path = Path(out_dir) / "checkpoints" / f"{digest}.pt"
+        with _locked(checkpoint_path.with_suffix(".lock")):
+            reused = checkpoint_path.exists()
+            checkpoint = train(net, dataset, train_config, checkpoint_path, progress=False, threads=1)
+        timings["train_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        graph, report = quantize_checkpoint(checkpoint_path, config, dataset_name=spec.dataset,
+                                            finetune_epochs=quant.get("finetune_epochs", 0), progress=False)
+        timings["quantize_s"] = time.perf_counter() - began
+        history = checkpoint.metadata.get("history") or [{}]
+        result.update(accuracy=report.quant_accuracy, float_accuracy=report.float_accuracy,
+                      val_accuracy=history[-1].get("val_accuracy"), checkpoint=str(checkpoint_path), reused_model=reused)
+    else:  # analytical only: random weights give the same cycles, activity and memories
+        torch.manual_seed(0)
+        shape = (meta.input_channels, meta.input_size, meta.input_size)
+        graph = canonicalize(lower_torch(FireNet(net).eval(), shape))
+        graph = quantize_graph(graph, calibrate(graph, torch.rand(8, *shape)), config)
+        timings["quantize_s"] = time.perf_counter() - began
+    began = time.perf_counter()
+    hardware = settings["hardware"]
+    board = load_board(hardware["board"])
+    clock = hardware.get("clock_mhz") or board.clock_mhz
+    params = ArrayParams(rows=hardware.get("rows", 8), cols=hardware.get("cols", 8), act_bits=config.activation_bits,
+                         weight_bits=config.weight_bits, acc_bits=hardware.get("acc_bits", 32))
+    program = compile_graph(graph, params)
+    activity = predict_activity(graph, params)
+    memories = memory_report(program)
+    energy = frame_energy(activity, memories, clock, board.energy)
+    fit = estimate_fit(memories, params.rows * params.cols, board)
+    timings["hardware_s"] = time.perf_counter() - began
+    result.update(
+        board=board.name, clock_mhz=clock, cycles=activity["cycles"], latency_us=activity["cycles"] / clock,
+        fps=clock * 1e6 / activity["cycles"], utilization=network_utilization(program.schedule, params),
+        energy_uj=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
+        onchip_kib=sum(m["bits"] for m in memories) / 8 / 1024,
+        dsps=params.rows * params.cols if fit is None else fit.dsps,
+        block_ram_blocks=None if fit is None else fit.block_ram_blocks,
+        fits=True if fit is None else not fit.shortfalls(), shortfalls=[] if fit is None else fit.shortfalls(),
+        **timings,
+    )
+    return result

@@ -1,0 +1,144 @@
+"""A sweep's report: the Pareto front, plots (objective pairs, and each swept axis), one self-contained HTML file."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from firebrick.atomic import write_atomic  # noqa: E402
+from firebrick.explore.pareto import pareto_front  # noqa: E402
+from firebrick.explore.points import swept_axes  # noqa: E402
+from firebrick.explore.runner import open_sweep  # noqa: E402
+
+LABELS = {"accuracy": "top-1 accuracy (quantized, test split)", "energy_uj": "energy per frame (µJ)",
+          "latency_us": "latency (µs)", "onchip_kib": "on-chip memory (KiB)", "params": "parameters",
+          "macs": "MACs per frame", "dsps": "DSP blocks", "fps": "frames/s"}
+
+
+def summarize(out_dir: str | Path) -> dict[str, Any]:
+    """Every stored point with its figures, the Pareto front over the spec's objectives, and the failures."""
+    store, spec = open_sweep(out_dir)
+    try:
+        rows = store.rows()
+    finally:
+        store.close()
+    ok = [r for r in rows if r["status"] == "ok"]
+    flat = [{**r["point"], **r["result"], "ordinal": r["ordinal"], "key": r["key"]} for r in ok]
+    front = pareto_front(flat, spec.objectives)
+    for i, row in enumerate(flat):
+        row["on_front"] = i in front
+    return {
+        "spec": spec.to_dict(), "objectives": spec.objectives, "axes": swept_axes(spec), "points": flat,
+        "front": [flat[i]["ordinal"] for i in front], "ok": len(ok), "failed": [
+            {"ordinal": r["ordinal"], "point": r["point"], "error": r["error"]} for r in rows if r["status"] == "failed"],
+    }
+
+
+def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
+    points = summary["points"]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.scatter([p[x] for p in points], [p[y] for p in points], s=18, color="0.6", label="design points")
+    front = sorted((p for p in points if p["on_front"]), key=lambda p: p[x])
+    ax.scatter([p[x] for p in front], [p[y] for p in front], s=36, color="tab:red", label="Pareto front (all objectives)")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel(LABELS.get(y, y))
+    for name, scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        if name in ("energy_uj", "latency_us", "macs", "params") and min(p[name] for p in points) > 0:
+            scale("log")  # these span decades across array sizes and boards
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"{summary['spec']['name']}: {y} vs {x}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _axis_plot(summary: dict[str, Any], axis: str, path: Path) -> Path | None:
+    points = [p for p in summary["points"] if isinstance(p.get(axis), (int, float)) and not isinstance(p.get(axis), bool)]
+    if not points:
+        return None
+    values = sorted({p[axis] for p in points})
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    right = ax.twinx()
+    if any(p.get("accuracy") is not None for p in points):
+        acc = [[p["accuracy"] for p in points if p[axis] == v] for v in values]
+        mean = [sum(a) / len(a) for a in acc]
+        ax.errorbar(values, mean, yerr=[[m - min(a) for m, a in zip(mean, acc)], [max(a) - m for m, a in zip(mean, acc)]],
+                    marker="o", color="tab:blue", capsize=3, label="accuracy (mean, min-max over other axes/seeds)")
+        ax.set_ylabel(LABELS["accuracy"], color="tab:blue")
+    size = [max(p["params"] for p in points if p[axis] == v) for v in values]
+    right.plot(values, size, marker="s", color="tab:orange", label="parameters")
+    right.set_ylabel("parameters", color="tab:orange")
+    ax.set_xlabel(axis)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{summary['spec']['name']}: accuracy and model size vs {axis}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def make_plots(summary: dict[str, Any], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    if not summary["points"]:
+        return []
+    objectives = summary["objectives"]
+    y = "accuracy" if "accuracy" in objectives else objectives[0]
+    paths = [_pair_plot(summary, x, y, folder / f"{y}_vs_{x}.png") for x in objectives if x != y]
+    for axis in summary["axes"]:
+        path = _axis_plot(summary, axis, folder / f"axis_{axis.replace('.', '_')}.png")
+        if path is not None:
+            paths.append(path)
+    return paths
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape("" if value is None else str(value))
+
+
+def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
+    axes = summary["axes"] or sorted({k for p in summary["points"] for k in p if "." in k})
+    columns = axes + ["accuracy", "energy_uj", "latency_us", "fps", "onchip_kib", "params", "utilization", "fits", "on_front"]
+    rows = "".join(
+        "<tr" + (' class="front"' if p["on_front"] else "") + ">" + "".join(f"<td>{_cell(p.get(c))}</td>" for c in columns) + "</tr>"
+        for p in sorted(summary["points"], key=lambda p: (not p["on_front"], p["ordinal"])))
+    images = "".join(f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}"></figure>'
+                     for p in plots)
+    failures = "".join(f"<li>point {f['ordinal']} {html.escape(json.dumps(f['point']))}: <code>{html.escape(f['error'] or '')}</code></li>"
+                       for f in summary["failed"])
+    spec = summary["spec"]
+    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>firebrick sweep {html.escape(spec['name'])}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}tr.front{{background:#fde2e2}}figure{{display:inline-block;margin:.5em}}
+img{{max-width:560px}}pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
+<h1>Sweep {html.escape(spec['name'])}</h1>
+<p>{summary['ok']} points evaluated, {len(summary['failed'])} failed. Pareto front over
+{', '.join(html.escape(o) for o in summary['objectives'])}: {len(summary['front'])} points (highlighted).
+Hardware figures come from the exact cycle and activity models (equal to the RTL's counters) priced
+with the board's energy table; accuracy is the quantized graph's on the test split.</p>
+{images}
+<h2>Points</h2><table><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in columns)}</tr>{rows}</table>
+{'<h2>Failed points</h2><ul>' + failures + '</ul>' if failures else ''}
+<h2>Spec</h2><pre>{html.escape(json.dumps(spec, indent=2))}</pre></body></html>"""
+    write_atomic(path, lambda f: f.write(doc))
+    return path
+
+
+def write_report(out_dir: str | Path) -> dict[str, Any]:
+    out_dir = Path(out_dir)
+    summary = summarize(out_dir)
+    plots = make_plots(summary, out_dir / "plots")
+    summary["plots"] = [str(p) for p in plots]
+    summary["html"] = str(write_html(summary, plots, out_dir / "report.html"))
+    return summary

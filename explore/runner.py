@@ -1,0 +1,143 @@
+"""Run a sweep: the points not yet in the store, in parallel, each result stored as soon as it finishes.
+
+Local worker processes by default (spawned, one torch thread each); on a Ray
+cluster when given its address (Ray schedules; we only submit and collect).
+A point that raises is stored as failed with its error and the sweep goes on.
+A worker that dies (killed, out of memory) loses only its point, which runs
+again on a fresh pool, up to MAX_ATTEMPTS times; then it is stored as failed.
+Killing the whole sweep loses at most the points in flight: `resume` reruns
+exactly those.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from firebrick.errors import FirebrickError
+from firebrick.explore.evaluate import evaluate_point
+from firebrick.explore.points import expand, point_key
+from firebrick.explore.spec import SweepSpec, spec_from_dict
+from firebrick.explore.store import STORE_NAME, Store
+
+MAX_ATTEMPTS = 2
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FirebrickError):
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _safe_evaluate(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: str) -> tuple[dict[str, Any] | None, str | None, float]:
+    """(result, None) or (None, error): a point's own failure is data, not a crash of the sweep."""
+    began = time.perf_counter()
+    try:
+        return evaluate_point(spec_dict, point, out_dir), None, time.perf_counter() - began
+    except Exception as exc:  # noqa: BLE001 - every failure of a point is recorded with its message
+        return None, _describe(exc), time.perf_counter() - began
+
+
+def open_sweep(out_dir: str | Path, spec: SweepSpec | None = None) -> tuple[Store, SweepSpec]:
+    """The store of a sweep folder, bound to `spec` (a new sweep) or giving back its own spec (resume)."""
+    out_dir = Path(out_dir)
+    if spec is None and not (out_dir / STORE_NAME).exists():
+        raise FirebrickError(f"{out_dir} holds no sweep ({STORE_NAME} missing): start one with `firebrick explore run SPEC.yaml -o {out_dir}`")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(out_dir / STORE_NAME)
+    if spec is None:
+        spec = spec_from_dict(store.spec(), str(out_dir / STORE_NAME))
+    store.bind(spec.to_dict(), spec.digest())
+    return store, spec
+
+
+def run_sweep(out_dir: str | Path, spec: SweepSpec | None = None, *, workers: int = 1, address: str | None = None,
+              retry_failed: bool = False, progress: bool | None = None) -> dict[str, Any]:
+    """Evaluate every point of the sweep that the store does not hold yet; the run's summary."""
+    out_dir = Path(out_dir)
+    store, spec = open_sweep(out_dir, spec)
+    try:
+        if retry_failed:
+            store.forget_failed()
+        points = expand(spec)
+        done = store.finished_keys()
+        todo = [(i, p) for i, p in enumerate(points) if point_key(p) not in done]
+        began = time.perf_counter()
+        bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=f"sweep {spec.name}", unit="point",
+                   disable=(not progress) if progress is not None else None, dynamic_ncols=True)
+        counts = {"ok": 0, "failed": 0}
+
+        def finish(index: int, point: dict[str, Any], outcome) -> None:
+            result, error, seconds = outcome
+            store.record(point_key(point), index, point, result=result, error=error, seconds=seconds)
+            counts["ok" if error is None else "failed"] += 1
+            bar.update(1)
+            if error is not None:
+                bar.write(f"point {index} failed: {error.splitlines()[-1]}")
+
+        if address is not None:
+            _run_on_ray(address, spec, todo, str(out_dir), finish)
+        else:
+            _run_local(workers, spec, todo, str(out_dir), finish)
+        bar.close()
+        return {"spec": spec.name, "points": len(points), "already_done": len(points) - len(todo), "ran": len(todo),
+                "ok": counts["ok"], "failed": counts["failed"], "seconds": time.perf_counter() - began,
+                "store": str(store.path)}
+    finally:
+        store.close()
+
+
+def _run_local(workers: int, spec: SweepSpec, todo: list[tuple[int, dict[str, Any]]], out_dir: str, finish,
+               evaluate=_safe_evaluate) -> None:
+    spec_dict = spec.to_dict()
+    attempts: dict[int, int] = {}
+    pending = list(todo)
+    context = multiprocessing.get_context("spawn")  # no forked torch state; each worker imports afresh
+    while pending:
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+            futures: dict[Future, tuple[int, dict[str, Any]]] = {
+                pool.submit(evaluate, spec_dict, point, out_dir): (index, point) for index, point in pending}
+            pending = []
+            broken = False
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index, point = futures.pop(future)
+                    try:
+                        finish(index, point, future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        attempts[index] = attempts.get(index, 0) + 1
+                        if attempts[index] >= MAX_ATTEMPTS:
+                            finish(index, point, (None, f"the worker died {MAX_ATTEMPTS} times on this point (killed, or out of memory)", 0.0))
+                        else:
+                            pending.append((index, point))
+            if broken:
+                pending.sort()
+
+
+def _run_on_ray(address: str, spec: SweepSpec, todo: list[tuple[int, dict[str, Any]]], out_dir: str, finish) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise FirebrickError("--address needs Ray: pip install \"ray[default]\" on this machine and the cluster") from None
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    remote = ray.remote(num_cpus=1, max_retries=MAX_ATTEMPTS)(_safe_evaluate)  # a dead worker's task is retried by Ray
+    spec_dict = ray.put(spec.to_dict())
+    refs = {remote.remote(spec_dict, point, out_dir): (index, point) for index, point in todo}
+    while refs:
+        ready, _ = ray.wait(list(refs), num_returns=1)
+        for ref in ready:
+            index, point = refs.pop(ref)
+            try:
+                outcome = ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                outcome = (None, f"Ray gave up on this point: {exc}", 0.0)
+            finish(index, point, outcome)

@@ -1,0 +1,147 @@
+"""Sweeps end to end: results stored as they finish, failures recorded, kills and resumes lose and repeat nothing."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from firebrick.cli import main
+from firebrick.explore.evaluate import evaluate_point
+from firebrick.explore.points import expand, point_key
+from firebrick.explore.report import write_report
+from firebrick.explore.runner import _run_local, open_sweep, run_sweep
+from firebrick.explore.spec import spec_from_dict
+from firebrick.explore.store import Store, StoreError
+from firebrick.hw.params import ArrayParams
+from firebrick.hw.schedule import predict_activity
+from firebrick.models.design_space import generate
+from firebrick.models.firenet import FireNet
+from firebrick.models.zoo import base_meta
+from firebrick.quant.lower_torch import lower_torch
+from firebrick.quant.passes import canonicalize
+
+ANALYTICAL = {
+    "name": "analytical", "training": None,
+    "model": {"base": "tiny8", "fixed": {"hardware_ready": True}, "axes": {"sr": [0.25, 0.5]}},
+    "hardware": {"fixed": {"board": "ulx3s"}, "axes": {"rows": [4, 8], "cols": [4, 8]}},
+}
+
+
+def test_an_analytical_sweep_gives_the_exact_figures_a_front_and_a_report(tmp_path):
+    spec = spec_from_dict(ANALYTICAL, "test")
+    run = run_sweep(tmp_path, spec, workers=2, progress=False)
+    assert run == {**run, "points": 8, "ran": 8, "ok": 8, "failed": 0, "already_done": 0}
+    summary = write_report(tmp_path)
+    by_point = {(p["model.sr"], p["hardware.rows"], p["hardware.cols"]): p for p in summary["points"]}
+    # one point recomputed by hand: the cycle count is the schedule's for that network and array
+    net = generate(base_meta("tiny8").replace(hardware_ready=True, sr=0.5), name="x")
+    graph = canonicalize(lower_torch(FireNet(net).eval(), (1, 8, 8)))
+    assert by_point[(0.5, 8, 4)]["cycles"] == predict_activity(graph, ArrayParams(rows=8, cols=4))["cycles"]
+    point = by_point[(0.5, 8, 4)]
+    assert point["fps"] == pytest.approx(50e6 / point["cycles"]) and point["energy_uj"] > point["energy_breakdown_uj"]["static"]
+    assert summary["front"] and all(p["on_front"] == (p["ordinal"] in summary["front"]) for p in summary["points"])
+    html = Path(summary["html"]).read_text()
+    assert html.count("data:image/png;base64,") == len(summary["plots"]) >= 4 and "Pareto front" in html
+    # nothing left to do: a second run repeats nothing
+    assert run_sweep(tmp_path, spec, progress=False)["ran"] == 0
+
+
+def test_a_point_that_cannot_be_built_is_recorded_and_the_sweep_goes_on(tmp_path):
+    spec = spec_from_dict({**ANALYTICAL, "hardware": {"axes": {"cols": [3, 4]}}}, "test")  # cols must be a power of two
+    run = run_sweep(tmp_path, spec, progress=False)
+    assert (run["ok"], run["failed"]) == (2, 2)
+    summary = write_report(tmp_path)
+    assert {f["point"]["hardware.cols"] for f in summary["failed"]} == {3}
+    assert all("power of two" in f["error"] for f in summary["failed"])
+    assert run_sweep(tmp_path, spec, progress=False)["ran"] == 0  # failures are results too
+    assert run_sweep(tmp_path, spec, retry_failed=True, progress=False)["ran"] == 2
+
+
+def test_a_killed_worker_loses_only_its_point_which_runs_again(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))  # the spawned workers import the helper by name
+    try:
+        from dying_worker import evaluate_or_die
+
+        spec = spec_from_dict(ANALYTICAL, "test")
+        store, spec = open_sweep(tmp_path, spec)
+        points = list(enumerate(expand(spec)))
+        _run_local(2, spec, points, str(tmp_path), lambda i, p, outcome: store.record(point_key(p), i, p, result=outcome[0], error=outcome[1]),
+                   evaluate=evaluate_or_die)
+        rows = store.rows()
+        store.close()
+    finally:
+        sys.path.remove(str(Path(__file__).parent))
+    assert (tmp_path / "died-once").exists()
+    assert len(rows) == 8 and all(r["status"] == "ok" for r in rows)
+
+
+def test_killing_the_sweep_and_resuming_loses_and_repeats_nothing(tmp_path):
+    spec_path = tmp_path / "spec.json"
+    big = {**ANALYTICAL, "hardware": {"axes": {"rows": [2, 4, 8, 16], "cols": [2, 4, 8, 16]}}}  # 32 points
+    spec_path.write_text(json.dumps(big))  # JSON is YAML
+    out = tmp_path / "sweep"
+    process = subprocess.Popen([sys.executable, "-m", "firebrick.cli", "explore", "run", str(spec_path),
+                                "-o", str(out), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    store_path = out / "results.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if store_path.exists():
+            try:
+                with sqlite3.connect(store_path) as db:
+                    if db.execute("SELECT count(*) FROM points").fetchone()[0] >= 3:
+                        break
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    store = Store(store_path)
+    before = {r["key"]: r for r in store.rows()}
+    store.close()
+    assert 3 <= len(before) < 32, "the sweep finished before it could be killed"
+    run = run_sweep(out, None, progress=False)
+    assert run["already_done"] == len(before) and run["ran"] == 32 - len(before) and run["failed"] == 0
+    store = Store(store_path)
+    after = {r["key"]: r for r in store.rows()}
+    store.close()
+    assert len(after) == 32 and all(after[k] == v for k, v in before.items())  # finished points untouched
+
+
+def test_a_damaged_or_foreign_store_is_refused_and_left_alone(tmp_path):
+    spec = spec_from_dict(ANALYTICAL, "test")
+    (tmp_path / "results.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(StoreError, match="the result store is damaged"):
+        run_sweep(tmp_path, spec, progress=False)
+    assert (tmp_path / "results.sqlite").read_bytes() == b"not a database" * 100
+    other = tmp_path / "other"
+    run_sweep(other, spec_from_dict({**ANALYTICAL, "hardware": {"axes": {"rows": [4]}}}, "test"), progress=False)
+    with pytest.raises(StoreError, match="holds the results of another sweep"):
+        run_sweep(other, spec, progress=False)
+    assert main(["explore", "resume", str(tmp_path / "empty")]) == 1
+
+
+def test_a_training_sweep_trains_each_model_once_and_measures_accuracy(tmp_path, capsys):
+    spec_file = tmp_path / "sweep.yaml"
+    spec_file.write_text(
+        "name: tiny_sr\ndataset: digits\n"
+        "model: {base: tiny8, fixed: {hardware_ready: true}, axes: {sr: [0.25, 0.5]}}\n"
+        "training: {epochs: 2, seeds: [0]}\n"
+        "hardware: {fixed: {board: ulx3s}, axes: {rows: [4, 8], cols: [4]}}\n")
+    out = tmp_path / "out"
+    assert main(["explore", "run", str(spec_file), "-o", str(out), "--workers", "2", "--no-progress", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    points = document["points"]
+    assert len(points) == 4 and all(0.0 <= p["accuracy"] <= 1.0 for p in points)
+    assert len(list((out / "checkpoints").glob("*.pt"))) == 2  # two architectures, trained once each
+    for sr in (0.25, 0.5):
+        same_model = [p for p in points if p["model.sr"] == sr]
+        assert len({p["checkpoint"] for p in same_model}) == 1 and len({p["accuracy"] for p in same_model}) == 1
+    assert document["front"] and Path(document["html"]).exists()
+    assert main(["explore", "report", str(out)]) == 0
+    assert "Pareto front over accuracy, energy_uj, latency_us, onchip_kib" in capsys.readouterr().out
