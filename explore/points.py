@@ -11,6 +11,11 @@ from typing import Any
 from firebrick.explore.spec import SweepSpec
 
 
+def axes(spec: SweepSpec) -> list[tuple[str, list[Any]]]:
+    """(axis name, values) for every axis of the sweep, seeds included."""
+    return _axes(spec)
+
+
 def _axes(spec: SweepSpec) -> list[tuple[str, list[Any]]]:
     axes = [(f"model.{k}", v) for k, v in spec.model.axes.items()]
     axes += [(f"quantization.{k}", v) for k, v in spec.quantization.axes.items()]
@@ -30,7 +35,7 @@ def point_key(point: dict[str, Any]) -> str:
 
 
 def expand(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every point the search visits, in a fixed order (grid order, or a seeded random draw from the grid)."""
+    """Every point a grid or random search visits, in a fixed order (grid order, or a seeded random draw)."""
     axes = _axes(spec)
     names = [name for name, _ in axes]
     combos = list(itertools.product(*(values for _, values in axes))) if axes else [()]

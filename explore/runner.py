@@ -66,11 +66,14 @@ def run_sweep(out_dir: str | Path, spec: SweepSpec | None = None, *, workers: in
     try:
         if retry_failed:
             store.forget_failed()
-        points = expand(spec)
+        adaptive = spec.search.method == "nsga2"  # its points depend on earlier results
+        points = [] if adaptive else expand(spec)
         done = store.finished_keys()
         todo = [(i, p) for i, p in enumerate(points) if point_key(p) not in done]
+        total = spec.search.budget if adaptive else len(points)
+        already = len(done) if adaptive else len(points) - len(todo)
         began = time.perf_counter()
-        bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=f"sweep {spec.name}", unit="point",
+        bar = tqdm(total=total, initial=min(already, total), desc=f"sweep {spec.name}", unit="point",
                    disable=(not progress) if progress is not None else None, dynamic_ncols=True)
         counts = {"ok": 0, "failed": 0}
 
@@ -82,12 +85,21 @@ def run_sweep(out_dir: str | Path, spec: SweepSpec | None = None, *, workers: in
             if error is not None:
                 bar.write(f"point {index} failed: {error.splitlines()[-1]}")
 
-        if address is not None:
-            _run_on_ray(address, spec, todo, str(out_dir), finish)
+        def run_batch(batch: list[tuple[int, dict[str, Any]]]) -> None:
+            if address is not None:
+                _run_on_ray(address, spec, batch, str(out_dir), finish)
+            else:
+                _run_local(workers, spec, batch, str(out_dir), finish)
+
+        if adaptive:
+            from firebrick.explore.nsga2 import run_nsga2
+
+            run_nsga2(spec, store.rows, run_batch)
         else:
-            _run_local(workers, spec, todo, str(out_dir), finish)
+            run_batch(todo)
         bar.close()
-        return {"spec": spec.name, "points": len(points), "already_done": len(points) - len(todo), "ran": len(todo),
+        ran = counts["ok"] + counts["failed"]
+        return {"spec": spec.name, "points": already + ran, "already_done": already, "ran": ran,
                 "ok": counts["ok"], "failed": counts["failed"], "seconds": time.perf_counter() - began,
                 "store": str(store.path)}
     finally:

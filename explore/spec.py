@@ -24,7 +24,7 @@ MODEL_KEYS = tuple(f.name for f in dataclasses.fields(SqueezeNetMeta)
                    if f.name not in ("stem", "input_channels", "num_classes", "downsample_before"))
 QUANT_KEYS = ("weight_bits", "activation_bits", "codebook_bits", "prune", "finetune_epochs")
 HARDWARE_KEYS = ("board", "rows", "cols", "acc_bits", "clock_mhz")
-METHODS = ("grid", "random")
+METHODS = ("grid", "random", "nsga2")
 OBJECTIVES = {"accuracy": "max", "energy_uj": "min", "latency_us": "min", "onchip_kib": "min", "params": "min",
               "macs": "min", "dsps": "min", "fps": "max"}
 
@@ -95,16 +95,20 @@ class HardwareSection:
 
 @dataclass(frozen=True)
 class SearchSection:
+    #: grid: every combination; random: `budget` of them drawn without repeats; nsga2: Optuna's
+    #: multi-objective genetic search over the axes' values for `budget` trials, `population` at a time
     method: str = "grid"
-    #: random: how many points to draw (without repeats) from the grid
     budget: int | None = None
+    population: int = 8
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError("", "search.method", f"must be one of {', '.join(METHODS)}, not {self.method!r}")
-        if self.method == "random" and (self.budget is None or self.budget < 1):
-            raise ConfigError("", "search.budget", "random search needs a budget of at least 1 point")
+        if self.method in ("random", "nsga2") and (self.budget is None or self.budget < 1):
+            raise ConfigError("", "search.budget", f"{self.method} search needs a budget of at least 1 point")
+        if self.population < 2:
+            raise ConfigError("", "search.population", f"must be at least 2, not {self.population}")
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,25 @@ def test_a_training_sweep_trains_each_model_once_and_measures_accuracy(tmp_path,
     assert document["front"] and Path(document["html"]).exists()
     assert main(["explore", "report", str(out)]) == 0
     assert "Pareto front over accuracy, energy_uj, latency_us, onchip_kib" in capsys.readouterr().out
+
+
+def test_nsga2_search_spends_its_budget_and_resumes_without_repeating(tmp_path):
+    spec = spec_from_dict({**ANALYTICAL, "model": {"base": "tiny8", "fixed": {"hardware_ready": True}, "axes": {"sr": [0.125, 0.25, 0.5]}},
+                           "hardware": {"axes": {"rows": [2, 4, 8, 16], "cols": [2, 4, 8, 16]}},
+                           "search": {"method": "nsga2", "budget": 12, "population": 4, "seed": 0}}, "test")
+    run = run_sweep(tmp_path, spec, workers=2, progress=False)
+    assert 4 <= run["ran"] <= 12 and run["failed"] == 0  # trials that ask for a stored point reuse it
+    store = Store(tmp_path / "results.sqlite")
+    rows = store.rows()
+    with store.db:  # as if the last two were in flight when the sweep was killed
+        store.db.execute("DELETE FROM points WHERE ordinal >= ?", (len(rows) - 2,))
+    kept = {r["key"]: r for r in store.rows()}
+    store.close()
+    again = run_sweep(tmp_path, None, progress=False)
+    assert again["already_done"] == len(kept) and again["ran"] >= 1
+    store = Store(tmp_path / "results.sqlite")
+    after = {r["key"]: r for r in store.rows()}
+    store.close()
+    assert all(after[k] == v for k, v in kept.items())
+    summary = write_report(tmp_path)
+    assert summary["front"]
