@@ -25,7 +25,7 @@ from firebrick.errors import FirebrickError
 from firebrick.explore.evaluate import evaluate_point
 from firebrick.explore.points import expand, point_key
 from firebrick.explore.spec import SweepSpec, spec_from_dict
-from firebrick.explore.store import STORE_NAME, Store
+from firebrick.explore.store import STORE_NAME, Store, StoreError
 
 MAX_ATTEMPTS = 2
 
@@ -52,10 +52,19 @@ def open_sweep(out_dir: str | Path, spec: SweepSpec | None = None) -> tuple[Stor
         raise FirebrickError(f"{out_dir} holds no sweep ({STORE_NAME} missing): start one with `firebrick explore run SPEC.yaml -o {out_dir}`")
     out_dir.mkdir(parents=True, exist_ok=True)
     store = Store(out_dir / STORE_NAME)
-    if spec is None:
-        spec = spec_from_dict(store.spec(), str(out_dir / STORE_NAME))
-    store.bind(spec.to_dict(), spec.digest())
-    return store, spec
+    try:
+        if store.has_spec():
+            # compare specs as this version reads them, so a newer firebrick (new defaults) still resumes
+            stored = spec_from_dict(store.spec(), str(out_dir / STORE_NAME))
+            if spec is not None and spec.digest() != stored.digest():
+                raise StoreError(f"{store.path} holds the results of another sweep ({stored.name!r}, spec {stored.digest()}; "
+                                 f"this one {spec.digest()}): use `firebrick explore resume {out_dir}`, or another output folder")
+            return store, stored
+        store.bind(spec.to_dict(), spec.digest())
+        return store, spec
+    except BaseException:
+        store.close()
+        raise
 
 
 def run_sweep(out_dir: str | Path, spec: SweepSpec | None = None, *, workers: int = 1, address: str | None = None,

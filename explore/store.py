@@ -58,18 +58,17 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
+    def has_spec(self) -> bool:
+        return self._meta("spec") is not None
+
     def bind(self, spec_dict: dict[str, Any], digest: str) -> None:
-        """Tie the store to a sweep: a new store takes the spec; an existing one must hold the same spec."""
-        stored = self._meta("digest")
-        if stored is None:
-            with self.db:
-                self.db.executemany("INSERT INTO meta VALUES (?, ?)", [
-                    ("version", str(STORE_VERSION)), ("digest", digest), ("spec", json.dumps(spec_dict, sort_keys=True)),
-                    ("created_at", str(time.time()))])
-        elif stored != digest:
-            raise StoreError(f"{self.path} holds the results of another sweep (spec {stored}, this one {digest}): "
-                             "use `firebrick explore resume` on that folder, or another output folder")
-        self._check_version()
+        """Tie a new store to its sweep's spec (an existing store keeps its own)."""
+        if self.has_spec():
+            raise StoreError(f"{self.path} already holds a sweep")
+        with self.db:
+            self.db.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("version", str(STORE_VERSION)), ("digest", digest), ("spec", json.dumps(spec_dict, sort_keys=True)),
+                ("created_at", str(time.time()))])
 
     def _check_version(self) -> None:
         version = self._meta("version")
