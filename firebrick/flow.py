@@ -91,6 +91,7 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
         "quantization": quant_report.config,
         "build": os.fspath(build_dir),
         "board": options.board,
+        "clock_mhz": manifest["clock_mhz"],
         "array": [options.array.rows, options.array.cols],
         "cycles_per_frame": manifest["cycles_per_frame"],
         "frames_per_second": manifest["frames_per_second"],

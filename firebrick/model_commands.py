@@ -132,7 +132,11 @@ def cmd_flow(args: argparse.Namespace) -> None:
     sim = report["simulation"]
     simulated = (
         f"\nverilator:  {sim['frames']} frame(s) {'bit-exact' if sim['bit_exact'] else 'MISMATCH'} with the golden executor "
-        f"on every layer, {sim['cycles']:,} cycles/frame (schedule: {sim['predicted_cycles']:,})" if sim else ""
+        f"on every layer, {sim['cycles']:,} cycles/frame (schedule: {sim['predicted_cycles']:,}), "
+        f"{sim['fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz\n"
+        f"energy:     {sim['energy_uj_per_frame']:.3g} µJ/frame ({sim['energy_table']} table: "
+        + ", ".join(f"{k} {v:.2g}" for k, v in sim["energy_breakdown_uj"].items()) + f"); plot {sim['energy_plot']}"
+        if sim else ""
     )
     emit(args, report, text + f"\n\ncheckpoint: {report['checkpoint']}\ngraph:      {report['graph']}\n"
                                f"verilog:    {report['build']}/accelerator.v ({report['board']})" + simulated)

@@ -167,3 +167,15 @@ def test_nsga2_search_spends_its_budget_and_resumes_without_repeating(tmp_path):
     assert all(after[k] == v for k, v in kept.items())
     summary = write_report(tmp_path)
     assert summary["front"]
+
+
+def test_a_sweep_on_a_ray_cluster_stores_the_same_results(tmp_path):
+    pytest.importorskip("ray", reason="Ray is optional (pip install -e '.[cluster]')")
+    spec = spec_from_dict({**ANALYTICAL, "hardware": {"axes": {"rows": [4, 8], "cols": [3, 4]}}}, "test")
+    run = run_sweep(tmp_path / "ray", spec, address="local", progress=False)  # a local Ray cluster of this machine
+    assert (run["ok"], run["failed"]) == (4, 4)
+    local = run_sweep(tmp_path / "local", spec, workers=2, progress=False)
+    assert (local["ok"], local["failed"]) == (4, 4)
+    on_ray, here = write_report(tmp_path / "ray"), write_report(tmp_path / "local")
+    figures = lambda s: sorted((p["key"], p["cycles"], p["energy_uj"]) for p in s["points"])  # noqa: E731
+    assert figures(on_ray) == figures(here)
