@@ -7,6 +7,12 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 
+def _checked_divisor(divisor: int) -> int:
+    if divisor < 2:
+        raise ValueError(f"the UART needs at least 2 clock cycles per bit, not {divisor}")
+    return divisor
+
+
 class UartRx(wiring.Component):
     """One byte per `valid` pulse; the start bit is checked at its middle, then each bit sampled at its middle."""
 
@@ -15,9 +21,7 @@ class UartRx(wiring.Component):
     valid: Out(1)
 
     def __init__(self, divisor: int) -> None:
-        if divisor < 2:
-            raise ValueError(f"the UART needs at least 2 clock cycles per bit, not {divisor}")
-        self.divisor = divisor
+        self.divisor = _checked_divisor(divisor)
         super().__init__()
 
     def elaborate(self, platform) -> Module:
@@ -65,9 +69,7 @@ class UartTx(wiring.Component):
     ready: Out(1)
 
     def __init__(self, divisor: int) -> None:
-        if divisor < 2:
-            raise ValueError(f"the UART needs at least 2 clock cycles per bit, not {divisor}")
-        self.divisor = divisor
+        self.divisor = _checked_divisor(divisor)
         super().__init__()
 
     def elaborate(self, platform) -> Module:

@@ -22,21 +22,22 @@ from typing import Any
 
 import torch
 
-from firebrick.boards.board import load_board
+from firebrick.boards.board import Board, load_board
 from firebrick.boards.fit import estimate_fit
 from firebrick.explore.points import resolve
-from firebrick.explore.spec import spec_from_dict
+from firebrick.explore.spec import SweepSpec, spec_from_dict
 from firebrick.hw.build import memory_report
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import network_utilization, predict_activity
 from firebrick.models.cost import model_cost
-from firebrick.models.datasets import load_dataset
+from firebrick.models.datasets import Dataset, load_dataset
 from firebrick.models.design_space import generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.training import TrainConfig, train
 from firebrick.models.zoo import base_meta
 from firebrick.quant.calibrate import calibrate
+from firebrick.quant.graph import Graph
 from firebrick.quant.lower_torch import lower_torch
 from firebrick.quant.passes import canonicalize
 from firebrick.quant.pipeline import quantize_checkpoint
@@ -60,10 +61,8 @@ def _model_hash(net_dict: dict[str, Any], data_fingerprint: str, config: TrainCo
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: str) -> dict[str, Any]:
-    """The point's figures; raises (SpecError, HardwareParamError, ...) for a point that cannot be built."""
-    torch.set_num_threads(1)  # one process per core
-    spec = spec_from_dict(spec_dict, "sweep spec")
+def point_graph(spec: SweepSpec, point: dict[str, Any], out_dir: str) -> tuple[Graph, dict[str, Any], Dataset | None]:
+    """The point's quantized graph (training or reusing its model), its figures so far, and its dataset."""
     settings = resolve(spec, point)
     timings: dict[str, float] = {}
     began = time.perf_counter()
@@ -93,24 +92,40 @@ def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: st
         history = checkpoint.metadata.get("history") or [{}]
         result.update(accuracy=report.quant_accuracy, float_accuracy=report.float_accuracy,
                       val_accuracy=history[-1].get("val_accuracy"), checkpoint=str(checkpoint_path), reused_model=reused)
-    else:  # analytical only: random weights give the same cycles, activity and memories
+    else:  # analytical only: random weights (seeded) give the same cycles, activity and memories
         torch.manual_seed(0)
         shape = (meta.input_channels, meta.input_size, meta.input_size)
         graph = canonicalize(lower_torch(FireNet(net).eval(), shape))
         graph = quantize_graph(graph, calibrate(graph, torch.rand(8, *shape)), config)
         timings["quantize_s"] = time.perf_counter() - began
-    began = time.perf_counter()
-    hardware = settings["hardware"]
+    return graph, {**result, **timings}, dataset
+
+
+def point_hardware(spec: SweepSpec, point: dict[str, Any]) -> tuple[ArrayParams, Board]:
+    """The point's array parameters (widths from its quantization) and its board (clock overridden if swept)."""
+    settings = resolve(spec, point)
+    hardware, quant = settings["hardware"], settings["quantization"]
     board = load_board(hardware["board"])
-    clock = hardware.get("clock_mhz") or board.clock_mhz
-    params = ArrayParams(rows=hardware.get("rows", 8), cols=hardware.get("cols", 8), act_bits=config.activation_bits,
-                         weight_bits=config.weight_bits, acc_bits=hardware.get("acc_bits", 32))
+    if hardware.get("clock_mhz"):
+        board = dataclasses.replace(board, clock_mhz=hardware["clock_mhz"])
+    params = ArrayParams(rows=hardware.get("rows", 8), cols=hardware.get("cols", 8), act_bits=quant.get("activation_bits", 8),
+                         weight_bits=quant.get("weight_bits", 8), acc_bits=hardware.get("acc_bits", 32))
+    return params, board
+
+
+def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: str) -> dict[str, Any]:
+    """The point's figures; raises (SpecError, HardwareParamError, ...) for a point that cannot be built."""
+    torch.set_num_threads(1)  # one process per core
+    spec = spec_from_dict(spec_dict, "sweep spec")
+    graph, result, _ = point_graph(spec, point, out_dir)
+    began = time.perf_counter()
+    params, board = point_hardware(spec, point)
+    clock = board.clock_mhz
     program = compile_graph(graph, params)
     activity = predict_activity(graph, params)
     memories = memory_report(program)
     energy = frame_energy(activity, memories, clock, board.energy)
     fit = estimate_fit(memories, params.rows * params.cols, board)
-    timings["hardware_s"] = time.perf_counter() - began
     result.update(
         board=board.name, clock_mhz=clock, cycles=activity["cycles"], latency_us=activity["cycles"] / clock,
         fps=clock * 1e6 / activity["cycles"], utilization=network_utilization(program.schedule, params),
@@ -119,6 +134,6 @@ def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: st
         dsps=params.rows * params.cols if fit is None else fit.dsps,
         block_ram_blocks=None if fit is None else fit.block_ram_blocks,
         fits=True if fit is None else not fit.shortfalls(), shortfalls=[] if fit is None else fit.shortfalls(),
-        **timings,
+        hardware_s=time.perf_counter() - began,
     )
     return result

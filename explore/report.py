@@ -42,6 +42,15 @@ def summarize(out_dir: str | Path) -> dict[str, Any]:
     }
 
 
+def _save(fig, ax, title: str, path: Path) -> Path:
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
     points = summary["points"]
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -53,13 +62,8 @@ def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
     for name, scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
         if name in ("energy_uj", "latency_us", "macs", "params") and min(p[name] for p in points) > 0:
             scale("log")  # these span decades across array sizes and boards
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"{summary['spec']['name']}: {y} vs {x}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, f"{summary['spec']['name']}: {y} vs {x}", path)
 
 
 def _axis_plot(summary: dict[str, Any], axis: str, path: Path) -> Path | None:
@@ -79,12 +83,7 @@ def _axis_plot(summary: dict[str, Any], axis: str, path: Path) -> Path | None:
     right.plot(values, size, marker="s", color="tab:orange", label="parameters")
     right.set_ylabel("parameters", color="tab:orange")
     ax.set_xlabel(axis)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"{summary['spec']['name']}: accuracy and model size vs {axis}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, f"{summary['spec']['name']}: accuracy and model size vs {axis}", path)
 
 
 def make_plots(summary: dict[str, Any], folder: Path) -> list[Path]:

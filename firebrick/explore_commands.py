@@ -73,6 +73,20 @@ def cmd_explore_report(args: argparse.Namespace) -> None:
     emit(args, summary, _front_text(summary))
 
 
+def cmd_explore_verify(args: argparse.Namespace) -> None:
+    from firebrick.explore.verify import verify_points
+
+    result = verify_points(args.sweep_dir, ordinals=args.points, frames=args.frames, synth=args.synth,
+                           progress=False if args.no_progress else None)
+    lines = [f"point {c['ordinal']}: {'bit-exact' if c['bit_exact'] else 'MISMATCH'} on Verilator, RTL cycles "
+             f"{c['rtl_cycles']:,} vs model {c['model_cycles']:,} ({'equal' if c['cycles_match'] else 'DIFFERENT'})"
+             + (f"; synthesis {c['synthesis']}" if "synthesis" in c else "") for c in result["points"]]
+    emit(args, result, "\n".join(lines) + f"\n{result['verified']} point(s) verified: "
+         + ("all bit-exact and cycle-exact" if result["all_bit_exact"] and result["all_cycles_match"] else "FAILURES above"))
+    if not (result["all_bit_exact"] and result["all_cycles_match"]):
+        raise SystemExit(1)
+
+
 def add_explore_parser(sub) -> None:
     p = sub.add_parser("explore", help="co-design sweeps: run, resume, report")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -94,6 +108,15 @@ def add_explore_parser(sub) -> None:
     q.add_argument("--retry-failed", action="store_true", help="run the failed points again too")
     common(q)
     q.set_defaults(func=cmd_explore_resume)
+
+    q = verbs.add_parser("verify", help="RTL-simulate (and synthesize) the Pareto front's points: bit-exact, cycles as predicted")
+    q.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    q.add_argument("--points", type=int, nargs="+", metavar="ORDINAL", help="these points instead of the front")
+    q.add_argument("--frames", type=int, default=2, help="test images per point (default 2)")
+    q.add_argument("--synth", action="store_true", help="also synthesize each point for its board (minutes each)")
+    q.add_argument("--no-progress", action="store_true", help="no progress bar")
+    q.add_argument("--json", action="store_true", help="print one JSON document")
+    q.set_defaults(func=cmd_explore_verify)
 
     q = verbs.add_parser("report", help="Pareto front, plots and a self-contained HTML report of a sweep folder")
     q.add_argument("sweep_dir", metavar="SWEEP_DIR")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from firebrick.boards.board import load_board
 from firebrick.cli import main
 from firebrick.explore.evaluate import evaluate_point
 from firebrick.explore.points import expand, point_key
@@ -44,7 +45,7 @@ def test_an_analytical_sweep_gives_the_exact_figures_a_front_and_a_report(tmp_pa
     graph = canonicalize(lower_torch(FireNet(net).eval(), (1, 8, 8)))
     assert by_point[(0.5, 8, 4)]["cycles"] == predict_activity(graph, ArrayParams(rows=8, cols=4))["cycles"]
     point = by_point[(0.5, 8, 4)]
-    assert point["fps"] == pytest.approx(50e6 / point["cycles"]) and point["energy_uj"] > point["energy_breakdown_uj"]["static"]
+    assert point["fps"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / point["cycles"]) and point["energy_uj"] > point["energy_breakdown_uj"]["static"]
     assert summary["front"] and all(p["on_front"] == (p["ordinal"] in summary["front"]) for p in summary["points"])
     html = Path(summary["html"]).read_text()
     assert html.count("data:image/png;base64,") == len(summary["plots"]) >= 4 and "Pareto front" in html
@@ -179,3 +180,20 @@ def test_a_sweep_on_a_ray_cluster_stores_the_same_results(tmp_path):
     on_ray, here = write_report(tmp_path / "ray"), write_report(tmp_path / "local")
     figures = lambda s: sorted((p["key"], p["cycles"], p["energy_uj"]) for p in s["points"])  # noqa: E731
     assert figures(on_ray) == figures(here)
+
+
+def test_verify_runs_the_front_in_verilator_and_matches_the_stored_cycles(tmp_path, capsys):
+    spec_file = tmp_path / "sweep.yaml"
+    spec_file.write_text(
+        "name: verify_me\ndataset: digits\n"
+        "model: {base: tiny8, fixed: {hardware_ready: true, sr: 0.25}}\n"
+        "training: {epochs: 1, seeds: [0]}\n"
+        "hardware: {fixed: {board: ulx3s, cols: 4}, axes: {rows: [4, 8]}}\n"
+        "objectives: [accuracy, latency_us]\n")
+    out = tmp_path / "out"
+    assert main(["explore", "run", str(spec_file), "-o", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["explore", "verify", str(out), "--points", "0", "--frames", "1", "--no-progress", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["verified"] == 1 and result["all_bit_exact"] and result["all_cycles_match"]
+    assert result["points"][0]["rtl_cycles"] == result["points"][0]["model_cycles"]

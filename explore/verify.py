@@ -1,0 +1,68 @@
+"""Check chosen sweep points (the Pareto front by default) against the real thing.
+
+For each point: rebuild its quantized graph (the stored checkpoint, or the same
+seeded random weights), generate the accelerator, run test frames through the
+Verilog on Verilator bit-exact against the golden executor, and hold the RTL's
+cycle counter to the analytical figure the sweep stored; with `synth`, also
+synthesize for the point's board and record real resources next to the
+estimate. Results go to DIR/verify/verify.json (and a build folder per point).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from firebrick.atomic import write_json_atomic
+from firebrick.explore.evaluate import point_graph, point_hardware
+from firebrick.explore.report import summarize
+from firebrick.explore.runner import open_sweep
+from firebrick.hw.build import build_accelerator
+
+
+def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, frames: int = 2, synth: bool = False,
+                  progress: bool | None = None) -> dict[str, Any]:
+    from firebrick.boards.synthesis import synthesize
+    from firebrick.sim.simulate import simulate_build
+
+    out_dir = Path(out_dir)
+    store, spec = open_sweep(out_dir)
+    store.close()
+    summary = summarize(out_dir)
+    wanted = set(summary["front"] if ordinals is None else ordinals)
+    points = [p for p in summary["points"] if p["ordinal"] in wanted]
+    axis_names = {name for name in points[0] if "." in name} if points else set()
+    checks = []
+    for stored in tqdm(points, desc="verify", unit="point", disable=(not progress) if progress is not None else None):
+        point = {k: stored[k] for k in axis_names}
+        torch.set_num_threads(1)
+        graph, _, dataset = point_graph(spec, point, str(out_dir))
+        params, board = point_hardware(spec, point)
+        build_dir = out_dir / "verify" / f"point-{stored['ordinal']}"
+        manifest = build_accelerator(graph, params, build_dir, board=board)
+        if dataset is not None:
+            x, y = dataset.tensors("test")
+            images, labels = x[:frames].numpy(), y[:frames].numpy()
+        else:
+            shape = graph.op(graph.input).shape
+            images, labels = np.random.default_rng(0).random((frames, *shape[1:])).astype(np.float32), None
+        sim = simulate_build(build_dir, images, labels, check_layers=1)
+        check = {
+            "ordinal": stored["ordinal"], "point": point, "build": str(build_dir), "bit_exact": sim["bit_exact"],
+            "first_mismatch": sim["first_mismatch"], "rtl_cycles": sim["cycles"], "model_cycles": stored["cycles"],
+            "cycles_match": sim["cycles"] == stored["cycles"], "rtl_energy_uj": sim["energy_uj_per_frame"],
+            "model_energy_uj": stored["energy_uj"],
+        }
+        if synth and board.kind == "fpga":
+            report = synthesize(build_dir, board, manifest)
+            check["synthesis"] = {k: v["used"] for k, v in report["resources"].items()}
+            check["fits_after_synthesis"] = report["fits"]
+        checks.append(check)
+    result = {"verified": len(checks), "all_bit_exact": all(c["bit_exact"] for c in checks),
+              "all_cycles_match": all(c["cycles_match"] for c in checks), "points": checks}
+    write_json_atomic(out_dir / "verify" / "verify.json", result)
+    return result
