@@ -18,6 +18,7 @@ from typing import Any
 
 from firebrick.atomic import write_json_atomic
 from firebrick.boards.board import Board
+from firebrick.boards.resource_plot import plot_resources
 from firebrick.boards.tools import ToolError, run_tool
 
 #: (cell name pattern, resource, how many of the resource one cell is), per family. ECP5's CCU2C is a
@@ -126,5 +127,7 @@ def synthesize(build_dir: str | os.PathLike, board: Board, manifest: dict[str, A
         "block_ram_inference_ok": not needs_block_ram or used["block_ram"] > 0,
         "netlist": str(work / "synth.json"), "log": str(work / "yosys.log"),
     }
+    report["plot"] = str(plot_resources(use, f"{manifest['model']} {multipliers}-multiplier array on {board.name} ({board.device}), Yosys",
+                                        work / "resources.png"))
     write_json_atomic(work / "synthesis.json", report)
     return report

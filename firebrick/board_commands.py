@@ -68,7 +68,8 @@ def implementation_text(result: dict[str, Any]) -> str:
              + ("fits" if synth["fits"] else "DOES NOT FIT"),
              format_table(["resource", "used", "available", "utilisation"], rows),
              f"array multipliers in {synth['multipliers_in']}; DSP inference "
-             f"{'ok' if synth['dsp_inference_ok'] else 'FAILED'}, block RAM inference {'ok' if synth['block_ram_inference_ok'] else 'FAILED'}"]
+             f"{'ok' if synth['dsp_inference_ok'] else 'FAILED'}, block RAM inference {'ok' if synth['block_ram_inference_ok'] else 'FAILED'}; "
+             f"plot {synth['plot']}"]
     pr = result.get("place_route")
     if pr:
         fmax = "unknown" if pr["fmax_mhz"] is None else f"{pr['fmax_mhz']:.1f} MHz"

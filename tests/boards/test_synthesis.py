@@ -1,6 +1,7 @@
 """Yosys synthesis of generated designs on each FPGA family: resources parsed, products in DSPs, buffers in block RAM."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ def test_synthesis_puts_the_array_in_dsps_and_the_memories_in_block_ram(small_gr
     assert 100 < used["luts"] < board.resources.luts and 100 < used["ffs"] < board.resources.ffs
     assert json.loads((tmp_path / "impl" / board_name / "synthesis.json").read_text())["cells"] == report["cells"]
     assert (tmp_path / "impl" / board_name / "synth.json").stat().st_size > 0  # the netlist for place-and-route
+    assert Path(report["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cell_names_map_to_resources():
