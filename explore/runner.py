@@ -45,6 +45,19 @@ def _safe_evaluate(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: st
         return None, _describe(exc), time.perf_counter() - began
 
 
+def spread_models(todo: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+    """The first point of every model first, then the second of each, ...: points sharing a model (they
+    differ in quantization or hardware only) would otherwise sit side by side in grid order, and parallel
+    workers would queue on the one training instead of training different models at once."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for index, point in todo:
+        model = point_key({k: v for k, v in point.items() if k.startswith(("model.", "training."))})
+        seen[model] = seen.get(model, -1) + 1
+        ranked.append((seen[model], index, point))
+    return [(index, point) for _, index, point in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+
 def open_sweep(out_dir: str | Path, spec: SweepSpec | None = None) -> tuple[Store, SweepSpec]:
     """The store of a sweep folder, bound to `spec` (a new sweep) or giving back its own spec (resume)."""
     out_dir = Path(out_dir)
@@ -100,6 +113,7 @@ def run_sweep(out_dir: str | Path, spec: SweepSpec | None = None, *, workers: in
             else:
                 _run_local(workers, spec, batch, str(out_dir), finish)
 
+        todo = spread_models(todo)
         if adaptive:
             from firebrick.explore.nsga2 import run_nsga2
 

@@ -58,3 +58,12 @@ def test_points_resolve_over_the_fixed_values_and_keys_are_stable():
     assert settings["hardware"] == {"board": "arty_a7", "cols": 4, "rows": 8} and settings["model"] == {"sr": 0.25}
     assert point_key(points[1]) == point_key(dict(reversed(points[1].items())))  # order of keys does not matter
     assert len({point_key(p) for p in points}) == 4
+
+
+def test_points_of_one_model_are_spread_apart_for_parallel_workers():
+    from firebrick.explore.runner import spread_models
+
+    spec = spec_from_dict(_spec(training={"epochs": 1, "seeds": [0]}), "x")  # 2 models x 2 array heights
+    order = [p for _, p in spread_models(list(enumerate(expand(spec))))]
+    assert [p["model.sr"] for p in order] == [0.25, 0.5, 0.25, 0.5]  # two different trainings start first
+    assert sorted(map(point_key, order)) == sorted(map(point_key, expand(spec)))
