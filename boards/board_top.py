@@ -5,8 +5,10 @@ stream beats (channel by channel, `cols` pixels per beat, the last beat of a
 channel padded with zeros), each pixel as two bytes, little-endian two's
 complement of the lane width. After the frame the board sends every class
 score as two bytes, little-endian, and shows the predicted class (the first
-highest score) in binary on the LEDs. `firebrick.sim.amaranth_frame.image_beats`
-makes the beats from an integer image.
+highest score) in binary on the LEDs. Send the next image after the scores
+of the last: bytes that arrive while the accelerator is not loading an image
+are dropped (there is no flow control on the line). `frame_bytes` and
+`scores_from_bytes` are the host's side.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class BoardTop(Elaboratable):
     """`Accelerator` + UART. With `platform` None (simulation) the pins are the attributes `rx`, `tx`, `leds`."""
 
     def __init__(self, program: Program, clock_hz: float, baud: int = BAUD, led_count: int = 8) -> None:
+        if program.params.lane_act_bits + 1 > 16:
+            raise ValueError(f"the UART protocol carries 16-bit pixels and scores; {program.params.act_bits}-bit activations need more")
         self.program = program
         self.divisor = round(clock_hz / baud)
         self.rx = Signal(init=1)

@@ -8,6 +8,7 @@ import json
 import random
 from typing import Any
 
+from firebrick.boards.board import DEFAULT_BOARD
 from firebrick.explore.spec import SweepSpec
 
 
@@ -55,5 +56,5 @@ def resolve(spec: SweepSpec, point: dict[str, Any]) -> dict[str, dict[str, Any]]
     for name, value in point.items():
         section, key = name.split(".", 1)
         out[section][key] = value
-    out["hardware"].setdefault("board", "ulx3s")
+    out["hardware"].setdefault("board", DEFAULT_BOARD)
     return out

@@ -84,9 +84,9 @@ class HardwareSection:
 
     def __post_init__(self) -> None:
         _check_section(HARDWARE_KEYS, self.fixed, self.axes, "hardware")
-        from firebrick.boards.board import load_board
+        from firebrick.boards.board import DEFAULT_BOARD, load_board
 
-        for board in [self.fixed.get("board", "ulx3s"), *self.axes.get("board", [])]:
+        for board in [self.fixed.get("board", DEFAULT_BOARD), *self.axes.get("board", [])]:
             try:
                 load_board(board)
             except Exception as exc:  # noqa: BLE001 - the board loader's own message says what is wrong
