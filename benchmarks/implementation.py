@@ -9,9 +9,10 @@ differs only in which LUTs the constant weight memories' initial values fill).
 
     python benchmarks/implementation.py [--sizes 8 16] [--boards ulx3s pynq_z2 zc706] [--no-place-route]
 
-Minutes per design: 8x8 on ULX3S ~2 min synthesis + minutes of P&R; 16x16 on
-ECP5 puts its 256 products in LUTs (more than the 156 multipliers) and routes
-for much longer.
+Minutes per design: 8x8 on ULX3S ~2 min synthesis + ~10 min of P&R. 16x16 on
+the ULX3S puts its 256 products in LUTs (more than the 156 multipliers) and
+needs ~166 % of the LFE5U-85F's LUTs: the fit check refuses it (printed as such);
+`--force-synth` synthesizes it anyway to measure (8 min).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from pathlib import Path
 
 import torch
 
+import dataclasses
+
 from firebrick.boards.board import load_board
+from firebrick.boards.fit import DesignDoesNotFit
 from firebrick.boards.place_route import place_and_route
 from firebrick.boards.synthesis import synthesize
 from firebrick.boards.tools import ToolError
@@ -50,6 +54,7 @@ def main() -> None:
     parser.add_argument("--boards", nargs="+", default=["ulx3s", "pynq_z2", "zc706"])
     parser.add_argument("--no-place-route", action="store_true")
     parser.add_argument("--keep", type=Path, help="keep the build folders here")
+    parser.add_argument("--force-synth", action="store_true", help="synthesize designs the fit check refuses (no P&R)")
     args = parser.parse_args()
     graph = default_graph()
     root = args.keep or Path(tempfile.mkdtemp(prefix="firebrick-impl-"))
@@ -60,7 +65,16 @@ def main() -> None:
         for name in args.boards:
             board = load_board(name)
             folder = root / f"{name}-{size}x{size}"
-            manifest = build_accelerator(graph, ArrayParams(rows=size, cols=size), folder, board=board)
+            params = ArrayParams(rows=size, cols=size)
+            try:
+                manifest = build_accelerator(graph, params, folder, board=board)
+            except DesignDoesNotFit as exc:
+                print(f"{name:<8} {size:>2}x{size:<2} refused by the fit check: {exc}", flush=True)
+                if not args.force_synth:
+                    continue
+                roomy = dataclasses.replace(board.resources, luts=10**7, block_ram=dataclasses.replace(board.resources.block_ram, blocks=10**5))
+                manifest = build_accelerator(graph, params, folder, board=dataclasses.replace(board, resources=roomy))
+                manifest["fit_estimate"] = None
             began = time.perf_counter()
             synth = synthesize(folder, board, manifest)
             synth_s = time.perf_counter() - began
@@ -70,7 +84,7 @@ def main() -> None:
                 return f"{r[key]['used']:,.0f} ({r[key]['percent']:.0f}%)"
 
             fmax = pr_s = fps = ""
-            if not args.no_place_route and board.toolchain.place_route:
+            if not args.no_place_route and board.toolchain.place_route and synth["fits"]:
                 try:
                     pr = place_and_route(folder, board, manifest, bitstream=False)
                     fmax, pr_s = f"{pr['fmax_mhz']:.1f}", f"{pr['place_route_s'] + pr['synthesis_s']:.0f}"

@@ -67,11 +67,16 @@ class Resources:
     #: LUTs one int8 x int8 multiplier takes when no DSP is left (Yosys with `booth`)
     luts_per_lut_multiplier: int
     block_ram: BlockRam
+    #: the rest of the design's LUTs ~ logic_luts_base + logic_luts_per_pe x rows x cols (PE accumulators,
+    #: crossbars, write-back, controller), fitted to Yosys runs of whole accelerators (see the board file)
+    logic_luts_base: int = 0
+    logic_luts_per_pe: int = 0
     other_ram: OtherRam | None = None
 
     def __post_init__(self) -> None:
-        if min(self.luts, self.ffs, self.dsps) < 0 or self.lut_inputs not in (4, 6) or self.luts_per_lut_multiplier <= 0:
-            raise ValueError("luts, ffs, dsps must be >= 0, lut_inputs 4 or 6, luts_per_lut_multiplier > 0")
+        if min(self.luts, self.ffs, self.dsps, self.logic_luts_base, self.logic_luts_per_pe) < 0 or self.lut_inputs not in (4, 6) \
+                or self.luts_per_lut_multiplier <= 0:
+            raise ValueError("luts, ffs, dsps and the logic model must be >= 0, lut_inputs 4 or 6, luts_per_lut_multiplier > 0")
 
     @property
     def ram_bits(self) -> int:

@@ -1,11 +1,13 @@
 """Does a design fit a board? Checked from the compiled memories and array size, before any synthesis.
 
-The estimate is deliberately simple and a little pessimistic: every memory
-bank maps to block RAM in the cheapest (depth, width) shape of the device's
-block, except shallow ones that synthesis puts in LUT RAM; every multiplier of
-the array takes a DSP block, or, when the array has more multipliers than the
-device has DSPs, all of them go to LUTs (Yosys' ECP5 flow maps all or none).
-Synthesis (`boards/synthesis.py`) gives the real counts.
+The estimate is simple and a little pessimistic: every memory bank maps to
+block RAM in the cheapest (depth, width) shape of the device's block, except
+shallow ones that synthesis puts in LUT RAM; every multiplier of the array
+takes a DSP block, or, when the array has more multipliers than the device has
+DSPs, all of them go to LUTs (Yosys' ECP5 flow maps all or none); the rest of
+the logic follows the board file's linear model in the array's size, fitted to
+Yosys runs of whole accelerators. Synthesis (`boards/synthesis.py`) gives the
+real counts.
 """
 
 from __future__ import annotations
@@ -36,15 +38,18 @@ class FitEstimate:
     dsps_available: int
     #: LUTs for multipliers that found no DSP block (0 when they all did)
     multiplier_luts: int
+    #: all LUTs: the logic model plus multiplier_luts
+    luts: int
     luts_available: int
 
     def shortfalls(self) -> list[str]:
         out = []
         if self.block_ram_blocks > self.block_ram_available:
             out.append(f"block RAM: needs {self.block_ram_blocks} blocks, {self.board} has {self.block_ram_available}")
-        if self.multiplier_luts > self.luts_available:
-            out.append(f"LUTs: the {self.multipliers} array multipliers alone need ~{self.multiplier_luts:,} LUTs "
-                       f"(more than the {self.dsps_available} DSP blocks), {self.board} has {self.luts_available:,}")
+        if self.luts > self.luts_available:
+            why = (f", {self.multiplier_luts:,} of them for the {self.multipliers} array multipliers (more than the "
+                   f"{self.dsps_available} DSP blocks)" if self.multiplier_luts else "")
+            out.append(f"LUTs: needs ~{self.luts:,}{why}, {self.board} has {self.luts_available:,}")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,10 +73,12 @@ def estimate_fit(memories: list[dict[str, Any]], multipliers: int, board: Board)
         else:
             blocks += m["banks"] * blocks_for(m["depth"], m["width"], res.block_ram)
     in_dsps = multipliers <= res.dsps
+    multiplier_luts = 0 if in_dsps else multipliers * res.luts_per_lut_multiplier
     return FitEstimate(
         board=board.name, block_ram_blocks=blocks, block_ram_available=res.block_ram.blocks, lut_ram_bits=lut_ram,
         multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
-        multiplier_luts=0 if in_dsps else multipliers * res.luts_per_lut_multiplier, luts_available=res.luts,
+        multiplier_luts=multiplier_luts, luts=res.logic_luts_base + res.logic_luts_per_pe * multipliers + multiplier_luts,
+        luts_available=res.luts,
     )
 
 

@@ -32,12 +32,14 @@ def summarize(out_dir: str | Path) -> dict[str, Any]:
         store.close()
     ok = [r for r in rows if r["status"] == "ok"]
     flat = [{**r["point"], **r["result"], "ordinal": r["ordinal"], "key": r["key"]} for r in ok]
-    front = pareto_front(flat, spec.objectives)
+    # a design the board cannot hold is no design: the front ranks only points that fit
+    feasible = [i for i, row in enumerate(flat) if row.get("fits", True)]
+    front = {feasible[j] for j in pareto_front([flat[i] for i in feasible], spec.objectives)}
     for i, row in enumerate(flat):
         row["on_front"] = i in front
     return {
         "spec": spec.to_dict(), "objectives": spec.objectives, "axes": swept_axes(spec), "points": flat,
-        "front": [flat[i]["ordinal"] for i in front], "ok": len(ok), "failed": [
+        "front": sorted(flat[i]["ordinal"] for i in front), "ok": len(ok), "not_fitting": len(flat) - len(feasible), "failed": [
             {"ordinal": r["ordinal"], "point": r["point"], "error": r["error"]} for r in rows if r["status"] == "failed"],
     }
 
@@ -122,7 +124,8 @@ def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}tr.front{{background:#fde2e2}}figure{{display:inline-block;margin:.5em}}
 img{{max-width:560px}}pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
 <h1>Sweep {html.escape(spec['name'])}</h1>
-<p>{summary['ok']} points evaluated, {len(summary['failed'])} failed. Pareto front over
+<p>{summary['ok']} points evaluated ({summary['not_fitting']} do not fit their board and are not ranked),
+{len(summary['failed'])} failed. Pareto front over
 {', '.join(html.escape(o) for o in summary['objectives'])}: {len(summary['front'])} points (highlighted).
 Hardware figures come from the exact cycle and activity models (equal to the RTL's counters) priced
 with the board's energy table; accuracy is the quantized graph's on the test split.</p>

@@ -82,3 +82,16 @@ def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, c
     err = capsys.readouterr().err
     assert "no open place-and-route flow for xc7a100t" in err and "need Vivado" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_more_products_than_dsps_go_to_lut_multipliers(small_graph, tmp_path):
+    from firebrick.boards.board import BOARDS_DIR
+
+    no_dsp = tmp_path / "ecp5_without_dsps.yaml"  # a variant board: an ECP5 whose DSPs are all taken
+    no_dsp.write_text(f"extends: {BOARDS_DIR / 'ulx3s'}\nresources: {{dsps: 0}}\n")
+    board = load_board(no_dsp)
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path / "b", board=board)
+    assert manifest["fit_estimate"]["multiplier_luts"] == 4 * 195
+    report = synthesize(tmp_path / "b", board, manifest)
+    assert report["multipliers_in"] == "luts" and report["resources"]["dsps"]["used"] == 0 and report["unmapped_cells"] == []
+    assert "booth" in (tmp_path / "b" / "impl" / "ecp5_without_dsps" / "synth.ys").read_text()

@@ -30,3 +30,17 @@ def test_front_matches_brute_force_on_random_sets():
                 and (s["accuracy"], s["energy_uj"], s["latency_us"]) != (r["accuracy"], r["energy_uj"], r["latency_us"])
                 for s in rows)
             assert (i in front) == (not beaten)
+
+
+def test_points_that_do_not_fit_their_board_are_not_ranked(tmp_path):
+    from firebrick.explore.report import summarize
+    from firebrick.explore.runner import run_sweep
+    from firebrick.explore.spec import spec_from_dict
+
+    spec = spec_from_dict({"name": "fit", "training": None, "model": {"base": "tiny8", "fixed": {"hardware_ready": True}},
+                           "hardware": {"fixed": {"board": "ulx3s"}, "axes": {"rows": [4, 16], "cols": [4, 16]}}}, "test")
+    run_sweep(tmp_path, spec, progress=False)
+    summary = summarize(tmp_path)
+    wide = next(p for p in summary["points"] if p["hardware.rows"] == 16 and p["hardware.cols"] == 16)
+    assert not wide["fits"] and not wide["on_front"] and summary["not_fitting"] == 1
+    assert wide["latency_us"] == min(p["latency_us"] for p in summary["points"])  # fastest, yet not a design
