@@ -13,7 +13,6 @@ import pytest
 
 from firebrick.boards.board import load_board
 from firebrick.cli import main
-from firebrick.explore.evaluate import evaluate_point
 from firebrick.explore.points import expand, point_key
 from firebrick.explore.report import write_report
 from firebrick.explore.runner import _run_local, open_sweep, run_sweep
