@@ -56,7 +56,11 @@ def _save(fig, ax, title: str, path: Path) -> Path:
 def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
     points = summary["points"]
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.scatter([p[x] for p in points], [p[y] for p in points], s=18, color="0.6", label="design points")
+    fitting = [p for p in points if p.get("fits", True)]
+    too_big = [p for p in points if not p.get("fits", True)]
+    ax.scatter([p[x] for p in fitting], [p[y] for p in fitting], s=18, color="0.6", label="design points")
+    if too_big:
+        ax.scatter([p[x] for p in too_big], [p[y] for p in too_big], s=22, marker="x", color="0.4", label="does not fit its board")
     front = sorted((p for p in points if p["on_front"]), key=lambda p: p[x])
     ax.scatter([p[x] for p in front], [p[y] for p in front], s=36, color="tab:red", label="Pareto front (all objectives)")
     ax.set_xlabel(LABELS.get(x, x))
