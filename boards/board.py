@@ -181,7 +181,3 @@ def load_board(name_or_path: str | Path) -> Board:
         raise ConfigError(str(path), "name" if "name" in data else "source", "set by the loader from the file name; remove it")
     board = from_mapping(Board, data, str(path))
     return dataclasses.replace(board, name=path.stem, source=str(path), energy=dataclasses.replace(board.energy, name=path.stem))
-
-
-def board_clock_mhz(name: str) -> float:
-    return load_board(name).clock_mhz

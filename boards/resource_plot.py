@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from firebrick.atomic import atomic_path
+from firebrick.atomic import save_figure
 
 
 def plot_resources(resources: dict[str, dict[str, Any]], title: str, path: str | os.PathLike) -> Path:
@@ -26,9 +26,4 @@ def plot_resources(resources: dict[str, dict[str, Any]], title: str, path: str |
     ax.set_xlabel("% of the device")
     ax.set_title(title, fontsize=9)
     ax.invert_yaxis()
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

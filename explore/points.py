@@ -14,10 +14,6 @@ from firebrick.explore.spec import SweepSpec
 
 def axes(spec: SweepSpec) -> list[tuple[str, list[Any]]]:
     """(axis name, values) for every axis of the sweep, seeds included."""
-    return _axes(spec)
-
-
-def _axes(spec: SweepSpec) -> list[tuple[str, list[Any]]]:
     axes = [(f"model.{k}", v) for k, v in spec.model.axes.items()]
     axes += [(f"quantization.{k}", v) for k, v in spec.quantization.axes.items()]
     axes += [(f"hardware.{k}", v) for k, v in spec.hardware.axes.items()]
@@ -28,7 +24,7 @@ def _axes(spec: SweepSpec) -> list[tuple[str, list[Any]]]:
 
 def swept_axes(spec: SweepSpec) -> list[str]:
     """The axes with more than one value: what the report plots against."""
-    return [name for name, values in _axes(spec) if len(values) > 1]
+    return [name for name, values in axes(spec) if len(values) > 1]
 
 
 def point_key(point: dict[str, Any]) -> str:
@@ -37,9 +33,9 @@ def point_key(point: dict[str, Any]) -> str:
 
 def expand(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every point a grid or random search visits, in a fixed order (grid order, or a seeded random draw)."""
-    axes = _axes(spec)
-    names = [name for name, _ in axes]
-    combos = list(itertools.product(*(values for _, values in axes))) if axes else [()]
+    swept = axes(spec)
+    names = [name for name, _ in swept]
+    combos = list(itertools.product(*(values for _, values in swept))) if swept else [()]
     if spec.search.method == "random":
         rng = random.Random(spec.search.seed)
         combos = rng.sample(combos, min(spec.search.budget, len(combos)))

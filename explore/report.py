@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from firebrick.atomic import write_atomic  # noqa: E402
+from firebrick.atomic import save_figure, write_atomic  # noqa: E402
 from firebrick.explore.pareto import pareto_front  # noqa: E402
 from firebrick.explore.points import swept_axes  # noqa: E402
 from firebrick.explore.runner import open_sweep  # noqa: E402
@@ -47,10 +47,7 @@ def summarize(out_dir: str | Path) -> dict[str, Any]:
 def _save(fig, ax, title: str, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:

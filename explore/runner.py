@@ -139,8 +139,7 @@ def _run_local(workers: int, spec: SweepSpec, todo: list[tuple[int, dict[str, An
         with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
             futures: dict[Future, tuple[int, dict[str, Any]]] = {
                 pool.submit(evaluate, spec_dict, point, out_dir): (index, point) for index, point in pending}
-            pending = []
-            broken = False
+            pending = []  # points whose worker died: rerun on a fresh pool
             while futures:
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -148,14 +147,11 @@ def _run_local(workers: int, spec: SweepSpec, todo: list[tuple[int, dict[str, An
                     try:
                         finish(index, point, future.result())
                     except BrokenProcessPool:
-                        broken = True
                         attempts[index] = attempts.get(index, 0) + 1
                         if attempts[index] >= MAX_ATTEMPTS:
                             finish(index, point, (None, f"the worker died {MAX_ATTEMPTS} times on this point (killed, or out of memory)", 0.0))
                         else:
                             pending.append((index, point))
-            if broken:
-                pending.sort()
 
 
 def _run_on_ray(address: str, spec: SweepSpec, todo: list[tuple[int, dict[str, Any]]], out_dir: str, finish) -> None:

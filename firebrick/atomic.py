@@ -44,3 +44,15 @@ def write_atomic(target: str | os.PathLike, write: Callable[[IO[Any]], None], *,
 
 def write_json_atomic(target: str | os.PathLike, document: Any) -> None:
     write_atomic(target, lambda f: f.write(json.dumps(document, indent=2, sort_keys=True) + "\n"))
+
+
+def save_figure(fig: Any, target: str | os.PathLike, *, dpi: int = 120) -> Path:
+    """Lay out a matplotlib figure, write it as PNG atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    plt.close(fig)
+    return target

@@ -10,7 +10,7 @@ from firebrick.report import emit
 
 
 def cmd_boards(args: argparse.Namespace) -> None:
-    from firebrick.boards.board import board_names, load_board
+    from firebrick.boards.board import BOARDS_DIR, board_names, load_board
     from firebrick.table import format_table
 
     boards = [load_board(name) for name in board_names()]
@@ -21,7 +21,7 @@ def cmd_boards(args: argparse.Namespace) -> None:
         rows.append([b.name, b.device, b.kind, b.clock_mhz, r and r.luts, r and r.ffs, r and r.dsps,
                      r and r.block_ram.blocks, r and round(r.ram_bits / 8 / 1024), flow, f"{b.energy.mac_pj:g} pJ"])
     text = format_table(["board", "device", "kind", "MHz", "LUTs", "FFs", "DSPs", "BRAM blocks", "RAM KiB", "open flow", "MAC"], rows)
-    text += "\n\nboard files: " + (boards[0].source.rsplit("/", 1)[0] if boards else "") + " (a YAML path works wherever a board name does)"
+    text += f"\n\nboard files: {BOARDS_DIR} (a YAML path works wherever a board name does)"
     emit(args, {"boards": [b.to_dict() for b in boards]}, text)
 
 

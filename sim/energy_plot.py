@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from firebrick.atomic import atomic_path
+from firebrick.atomic import save_figure
 
 
 def plot_energy(breakdown_uj: dict[str, float], title: str, path: str | os.PathLike) -> Path:
@@ -23,9 +23,4 @@ def plot_energy(breakdown_uj: dict[str, float], title: str, path: str | os.PathL
     ax.set_title(title, fontsize=9)
     ax.invert_yaxis()
     ax.margins(x=0.2)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
