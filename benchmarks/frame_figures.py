@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from firebrick.boards.board import load_board
-from firebrick.hw.build import memory_report
+from firebrick.hw.memories import program_memories, sram_bits
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import network_utilization, predict_activity
@@ -44,11 +44,11 @@ def main() -> None:
         program = compile_graph(graph, params)
         activity = predict_activity(graph, params)
         clock = load_board(board).clock_mhz
-        memories = memory_report(program)
+        memories = program_memories(program)
         energy = frame_energy(activity, memories, clock, load_board(board).energy)
         asic_uj = frame_energy(activity, memories, clock, asic)["energy_uj_per_frame"]
         b = energy["breakdown_uj"]
-        sram_kib = sum(m["bits"] for m in memories) / 8 / 1024
+        sram_kib = sram_bits(memories) / 8 / 1024
         print(f"{name:<22} {size:>2}x{size:<2} {board:<7} {clock:>4.0f} {activity['cycles']:>13,} "
               f"{clock * 1e6 / activity['cycles']:>9,.1f} {network_utilization(program.schedule, params):>6.1%} "
               f"{sram_kib:>9,.0f} {energy['energy_uj_per_frame']:>9,.1f}  "

@@ -18,20 +18,20 @@ needs ~166 % of the LFE5U-85F's LUTs: the fit check refuses it (printed as such)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-import dataclasses
-
 from firebrick.boards.board import load_board
 from firebrick.boards.fit import DesignDoesNotFit
 from firebrick.boards.place_route import place_and_route
 from firebrick.boards.synthesis import synthesize
 from firebrick.boards.tools import ToolError
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
+from firebrick.boards.manifest import load_build
 from firebrick.hw.params import ArrayParams
 from firebrick.models.zoo import DEFAULT_MODEL, build_model, model_spec
 from firebrick.quant.calibrate import calibrate
@@ -67,16 +67,16 @@ def main() -> None:
             folder = root / f"{name}-{size}x{size}"
             params = ArrayParams(rows=size, cols=size)
             try:
-                manifest = build_accelerator(graph, params, folder, board=board)
+                build_accelerator(graph, params, folder, board=board)
             except DesignDoesNotFit as exc:
                 print(f"{name:<8} {size:>2}x{size:<2} refused by the fit check: {exc}", flush=True)
                 if not args.force_synth:
                     continue
                 roomy = dataclasses.replace(board.resources, luts=10**7, block_ram=dataclasses.replace(board.resources.block_ram, blocks=10**5))
-                manifest = build_accelerator(graph, params, folder, board=dataclasses.replace(board, resources=roomy))
-                manifest["fit_estimate"] = None
+                build_accelerator(graph, params, folder, board=dataclasses.replace(board, resources=roomy))
             began = time.perf_counter()
-            synth = synthesize(folder, board, manifest)
+            build = load_build(folder)
+            synth = synthesize(build, board)
             synth_s = time.perf_counter() - began
             r = synth["resources"]
 
@@ -86,7 +86,7 @@ def main() -> None:
             fmax = pr_s = fps = ""
             if not args.no_place_route and board.toolchain.place_route and synth["fits"]:
                 try:
-                    pr = place_and_route(folder, board, manifest, bitstream=False)
+                    pr = place_and_route(build, board, bitstream=False)
                     fmax, pr_s = f"{pr['fmax_mhz']:.1f}", f"{pr['place_route_s'] + pr['synthesis_s']:.0f}"
                     fps = f"{pr['frames_per_second_at_fmax']:,.0f}"
                 except ToolError as exc:

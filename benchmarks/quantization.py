@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from firebrick.flow import training_spec
+from firebrick.models.zoo import training_spec
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.training import TrainConfig, evaluate, train
 from firebrick.quant.executor import predict

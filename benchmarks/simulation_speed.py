@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.params import ArrayParams
 from firebrick.models.zoo import DEFAULT_MODEL, build_model, model_spec
@@ -43,7 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "build"
         manifest = build_accelerator(graph, params, folder)
-        cycles = manifest["cycles_per_frame"]
+        cycles = manifest.cycles_per_frame
         began = time.perf_counter()
         simulate_build(folder, images[:1].numpy(), check_layers=0)  # first call builds the model
         first = time.perf_counter() - began

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from firebrick.flow import training_spec
+from firebrick.models.zoo import training_spec
 from firebrick.models.training import TrainConfig, train
 from firebrick.models.zoo import DEFAULT_MODEL
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from firebrick.errors import unknown_name
 from firebrick.schema import ConfigError, from_mapping, merge, read_yaml_mapping
-from firebrick.sim.energy import EnergyTable
+from firebrick.boards.energy_table import EnergyTable
 
 BOARDS_DIR = Path(__file__).parent
 DEFAULT_BOARD = "ulx3s"

@@ -98,7 +98,7 @@ class BoardTop(Elaboratable):
 
 def frame_bytes(image, cols: int, lane_bits: int) -> bytes:
     """What the host sends for one integer image (C, H, W): every beat's pixels, two bytes each."""
-    from firebrick.sim.amaranth_frame import image_beats
+    from firebrick.hw.packing import image_beats
 
     mask = (1 << lane_bits) - 1
     return b"".join((int(v) & mask).to_bytes(2, "little") for beat in image_beats(image, cols) for v in beat)

@@ -18,6 +18,7 @@ from typing import Any
 
 from firebrick.boards.board import BlockRam, Board
 from firebrick.errors import FirebrickError
+from firebrick.hw.memories import MemoryShape, sram_bits
 
 #: memories at most this deep are left in LUT RAM by Yosys on ECP5, iCE40 and 7-series (seen in synthesis)
 LUT_RAM_MAX_DEPTH = 64
@@ -55,23 +56,27 @@ class FitEstimate:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FitEstimate":
+        return cls(**d)
+
 
 def blocks_for(depth: int, width: int, ram: BlockRam) -> int:
     """Block RAMs for one depth x width memory: the cheapest way to tile it with one block shape."""
     return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs)
 
 
-def estimate_fit(memories: list[dict[str, Any]], multipliers: int, board: Board) -> FitEstimate | None:
+def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board) -> FitEstimate | None:
     """The resource estimate of a design on an FPGA board; None for an ASIC technology (no fixed budget)."""
     res = board.resources
     if res is None:
         return None
     blocks = lut_ram = 0
     for m in memories:
-        if m["depth"] <= LUT_RAM_MAX_DEPTH:
-            lut_ram += m["banks"] * m["depth"] * m["width"]
+        if m.depth <= LUT_RAM_MAX_DEPTH:
+            lut_ram += m.bits
         else:
-            blocks += m["banks"] * blocks_for(m["depth"], m["width"], res.block_ram)
+            blocks += m.banks * blocks_for(m.depth, m.width, res.block_ram)
     in_dsps = multipliers <= res.dsps
     multiplier_luts = 0 if in_dsps else multipliers * res.luts_per_lut_multiplier
     return FitEstimate(
@@ -82,11 +87,11 @@ def estimate_fit(memories: list[dict[str, Any]], multipliers: int, board: Board)
     )
 
 
-def check_fit(memories: list[dict[str, Any]], multipliers: int, board: Board) -> FitEstimate | None:
+def check_fit(memories: list[MemoryShape], multipliers: int, board: Board) -> FitEstimate | None:
     """The estimate, or DesignDoesNotFit naming every resource that is short (needed vs available)."""
     estimate = estimate_fit(memories, multipliers, board)
     if estimate is not None and estimate.shortfalls():
-        needed_bits = sum(m["bits"] for m in memories)
+        needed_bits = sram_bits(memories)
         raise DesignDoesNotFit(
             f"the design does not fit {board.name} ({board.device}): " + "; ".join(estimate.shortfalls())
             + f". On-chip memory: {needed_bits / 8 / 1024:,.1f} KiB needed, {board.resources.block_ram.bits / 8 / 1024:,.1f} KiB "

@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from firebrick.atomic import write_json_atomic
 from firebrick.boards.board import Board
 from firebrick.boards.board_top import BAUD, BoardTop
+from firebrick.boards.manifest import Build
 from firebrick.boards.synthesis import synthesis_commands
 from firebrick.boards.tools import ToolError, run_tool
-from firebrick.hw.compiler import compile_graph
-from firebrick.hw.params import ArrayParams
-from firebrick.quant.fbg import load_graph
 
 PACKERS = {"ecppack": "yowasp-ecppack", "icepack": "yowasp-icepack"}
 OUTPUTS = ("top.json", "top.config", "top.asc", "top.bit", "top.bin", "report.json", "place_route.json")
@@ -49,16 +45,14 @@ def _fmax_mhz(report: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
     return (min(achieved) if achieved else None), clocks
 
 
-def place_and_route(build_dir: str | os.PathLike, board: Board, manifest: dict[str, Any], *, bitstream: bool = True) -> dict[str, Any]:
+def place_and_route(build: Build, board: Board, *, bitstream: bool = True) -> dict[str, Any]:
     """Synthesize the board top, place and route it, and pack a bitstream; the report (also place_route.json)."""
     platform = platform_for(board)
-    build_dir = Path(build_dir)
-    work = build_dir / "impl" / board.name / "board"
+    work = build.directory / "impl" / board.name / "board"
     work.mkdir(parents=True, exist_ok=True)
     for stale in OUTPUTS:
         (work / stale).unlink(missing_ok=True)
-    params = ArrayParams(**{k: v for k, v in manifest["params"].items() if k != "codebook_bits"})
-    program = compile_graph(load_graph(build_dir / manifest["graph"]), params)
+    params, program = build.manifest.params, build.program
     clock_hz = platform.default_clk_frequency
     plan = platform.build(BoardTop(program, clock_hz=clock_hz), name="top", do_build=False)
     constraints = "top.lpf" if board.family == "ecp5" else "top.pcf"
@@ -98,7 +92,7 @@ def place_and_route(build_dir: str | os.PathLike, board: Board, manifest: dict[s
         raise
     report = json.loads((work / "report.json").read_text())
     fmax, clocks = _fmax_mhz(report)
-    cycles = manifest["cycles_per_frame"]
+    cycles = build.manifest.cycles_per_frame
     result = {
         "board": board.name, "device": board.device, "top": "BoardTop (accelerator + UART)", "baud": BAUD,
         "clock_mhz": clock_hz / 1e6, "fmax_mhz": fmax, "clocks": clocks,

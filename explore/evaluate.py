@@ -26,8 +26,8 @@ from firebrick.boards.board import Board, load_board
 from firebrick.boards.fit import estimate_fit
 from firebrick.explore.points import resolve
 from firebrick.explore.spec import SweepSpec, spec_from_dict
-from firebrick.hw.build import memory_report
 from firebrick.hw.compiler import compile_graph
+from firebrick.hw.memories import program_memories, sram_bits
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import network_utilization, predict_activity
 from firebrick.models.cost import model_cost
@@ -123,14 +123,14 @@ def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: st
     clock = board.clock_mhz
     program = compile_graph(graph, params)
     activity = predict_activity(graph, params)
-    memories = memory_report(program)
+    memories = program_memories(program)
     energy = frame_energy(activity, memories, clock, board.energy)
     fit = estimate_fit(memories, params.rows * params.cols, board)
     result.update(
         board=board.name, clock_mhz=clock, cycles=activity["cycles"], latency_us=activity["cycles"] / clock,
         fps=clock * 1e6 / activity["cycles"], utilization=network_utilization(program.schedule, params),
         energy_uj=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
-        onchip_kib=sum(m["bits"] for m in memories) / 8 / 1024,
+        onchip_kib=sram_bits(memories) / 8 / 1024,
         dsps=params.rows * params.cols if fit is None else fit.dsps,
         block_ram_blocks=None if fit is None else fit.block_ram_blocks,
         fits=True if fit is None else not fit.shortfalls(), shortfalls=[] if fit is None else fit.shortfalls(),

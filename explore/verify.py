@@ -21,7 +21,7 @@ from firebrick.atomic import write_json_atomic
 from firebrick.explore.evaluate import point_graph, point_hardware
 from firebrick.explore.report import summarize
 from firebrick.explore.runner import open_sweep
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
 
 
 def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, frames: int = 2, synth: bool = False,
@@ -43,13 +43,13 @@ def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, fra
         graph, _, dataset = point_graph(spec, point, str(out_dir))
         params, board = point_hardware(spec, point)
         build_dir = out_dir / "verify" / f"point-{stored['ordinal']}"
-        manifest = build_accelerator(graph, params, build_dir, board=board)
+        build_accelerator(graph, params, build_dir, board=board)
         if dataset is not None:
             x, y = dataset.tensors("test")
             images, labels = x[:frames].numpy(), y[:frames].numpy()
         else:
             shape = graph.op(graph.input).shape
-            images, labels = np.random.default_rng(0).random((frames, *shape[1:])).astype(np.float32), None
+            images, labels = np.random.default_rng(0).random((frames, *shape)).astype(np.float32), None
         sim = simulate_build(build_dir, images, labels, check_layers=1)
         check = {
             "ordinal": stored["ordinal"], "point": point, "build": str(build_dir), "bit_exact": sim["bit_exact"],
@@ -58,7 +58,9 @@ def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, fra
             "model_energy_uj": stored["energy_uj"],
         }
         if synth and board.kind == "fpga":
-            report = synthesize(build_dir, board, manifest)
+            from firebrick.boards.manifest import load_build
+
+            report = synthesize(load_build(build_dir), board)
             check["synthesis"] = {k: v["used"] for k, v in report["resources"].items()}
             check["fits_after_synthesis"] = report["fits"]
         checks.append(check)

@@ -56,6 +56,10 @@ class LayerSchedule:
     def to_dict(self, params: ArrayParams) -> dict[str, Any]:
         return {**asdict(self), "utilization": self.utilization(params)}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LayerSchedule":
+        return cls(**{k: v for k, v in d.items() if k != "utilization"})
+
 
 def conv_pipeline_latency(params: ArrayParams) -> int:
     """From the last step's issue to the last result written: fetch, skew + array, drain, requantize, deskew."""

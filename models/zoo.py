@@ -17,6 +17,8 @@ from firebrick.models.firenet import FireNet
 from firebrick.models.spec import ClassifierSpec, ConvSpec, FireSpec, NetSpec
 
 DEFAULT_MODEL = "squeezenet_tiny32_hw"
+#: the dataset of a zoo model that names none
+DEFAULT_DATASET = "digits"
 
 SQUEEZENET1_0 = SqueezeNetMeta(
     stem=ConvSpec(96, 7, 2, 0), downsample_before=(0, 3, 7), classifier_padding=1
@@ -123,3 +125,17 @@ def model_spec(name: str, *, input_size: int | None = None, num_classes: int | N
 
 def build_model(name: str, **kwargs: int | None) -> FireNet:
     return FireNet(model_spec(name, **kwargs))
+
+
+def resolve_dataset(model: str, dataset: str | None) -> str:
+    """The dataset named, else the one the zoo model is sized for, else the default."""
+    return dataset or zoo_entry(model).dataset or DEFAULT_DATASET
+
+
+def training_spec(model: str, dataset_name: str, *, input_size: int | None = None, fit: str = "resize", seed: int = 0):
+    """The zoo model sized for the dataset's classes, and the dataset fitted to the model's input."""
+    from firebrick.models.datasets import load_dataset
+
+    base = model_spec(model, input_size=input_size)
+    dataset = load_dataset(dataset_name, channels=base.input_channels, size=base.input_size, fit=fit, seed=seed)
+    return base.replace(num_classes=dataset.num_classes), dataset

@@ -15,6 +15,7 @@ from amaranth.sim import Simulator
 
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.compiler import KIND_CONV, Program
+from firebrick.hw.packing import image_beats
 
 
 @dataclass
@@ -25,17 +26,6 @@ class FrameResult:
     counters: dict[str, int] = field(default_factory=dict)
     conflict: bool = False
     overrun: bool = False
-
-
-def image_beats(image: np.ndarray, lanes: int) -> list[list[int]]:
-    """(C, H, W) integers -> stream beats of `lanes` pixels of one channel, the last padded with zeros."""
-    beats = []
-    for channel in image:
-        flat = [int(v) for v in channel.ravel()]
-        for start in range(0, len(flat), lanes):
-            chunk = flat[start : start + lanes]
-            beats.append(chunk + [0] * (lanes - len(chunk)))
-    return beats
 
 
 def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_000) -> FrameResult:

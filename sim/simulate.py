@@ -1,9 +1,10 @@
 """Simulate a build directory's Verilog on frames, bit-exact against the golden executor.
 
-`simulate_build` reads BUILD_DIR (accelerator.v, manifest.json, model.fbg from
-`firebrick build`), recompiles the program to know every tensor's addresses,
-runs the golden executor, writes the frame file for the cocotb bench
-(`frame_bench.py`), runs it on Verilator (or Icarus) and returns the report.
+`simulate_build` reads BUILD_DIR through `boards.manifest.load_build`
+(accelerator.v, manifest.json, model.fbg from `firebrick build`; the program
+compiled once to know every tensor's addresses), runs the golden executor,
+writes the frame file for the cocotb bench (`frame_bench.py`), runs it on
+Verilator (or Icarus) and returns the report.
 """
 
 from __future__ import annotations
@@ -17,40 +18,16 @@ from typing import Any
 import numpy as np
 
 from firebrick.atomic import write_atomic
+from firebrick.boards.board import load_board
+from firebrick.boards.manifest import BuildManifest, load_build
 from firebrick.errors import FirebrickError
 from firebrick.hw.accelerator import Counters
-from firebrick.hw.build import MANIFEST_VERSION
-from firebrick.hw.compiler import KIND_ADD, KIND_CONV, compile_graph
-from firebrick.hw.params import ArrayParams
+from firebrick.hw.compiler import KIND_ADD, KIND_CONV
+from firebrick.hw.packing import image_beats
 from firebrick.quant.executor import quantize_images, run_int
-from firebrick.quant.fbg import load_graph
-from firebrick.sim.amaranth_frame import image_beats
-from firebrick.boards.board import load_board
 from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
 from firebrick.sim.verilator_runner import run_cocotb
-
-BUILD_FILES = ("accelerator.v", "manifest.json", "model.fbg")
-
-
-class BuildDirError(FirebrickError):
-    """A build directory that is incomplete or from another version."""
-
-
-def load_build(build_dir: str | os.PathLike) -> tuple[dict[str, Any], Any]:
-    build_dir = Path(build_dir)
-    missing = [name for name in BUILD_FILES if not (build_dir / name).is_file()]
-    if missing:
-        raise BuildDirError(f"{build_dir} is not a complete build: missing {', '.join(missing)}; run `firebrick build MODEL.fbg -o {build_dir}`")
-    try:
-        manifest = json.loads((build_dir / "manifest.json").read_text())
-    except json.JSONDecodeError as exc:
-        raise BuildDirError(f"{build_dir}/manifest.json is not valid JSON ({exc}); rebuild") from exc
-    if manifest.get("version") != MANIFEST_VERSION:
-        raise BuildDirError(f"{build_dir} was built by a firebrick with manifest version {manifest.get('version')!r}, "
-                            f"this one reads {MANIFEST_VERSION}; rebuild with `firebrick build`")
-    return manifest, load_graph(build_dir / "model.fbg")
-
 
 def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int) -> None:
     lanes = program.params.cols
@@ -81,33 +58,34 @@ def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int
     write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
-def _energy_board(manifest: dict[str, Any], override: str | None):
+def _energy_board(manifest: BuildManifest, override: str | None):
     if override is not None:
         return load_board(override)
-    board_file = manifest.get("board_file")
-    return load_board(board_file if board_file and Path(board_file).exists() else manifest["board"])
+    return load_board(manifest.board_file if manifest.board_file and Path(manifest.board_file).exists() else manifest.board)
 
 
 def simulate_build(
     build_dir: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None, *,
     check_layers: int = 1, simulator: str = "verilator", waves: bool = False, energy_board: str | None = None,
+    watchdog_cycles: int | None = None,
 ) -> dict[str, Any]:
     """Run `images` (float, N x C x H x W) through the build's RTL; compare scores (all frames) and layers (the first `check_layers`).
 
     Energy is priced with the build's board table, or with `energy_board`'s (a board name or YAML path).
+    The run stops as hung after `watchdog_cycles` without progress (default: four frames' worth).
     """
-    build_dir = Path(build_dir).resolve()
-    manifest, graph = load_build(build_dir)
-    params = ArrayParams(**{k: v for k, v in manifest["params"].items() if k != "codebook_bits"})
-    program = compile_graph(graph, params)
+    build = load_build(Path(build_dir).resolve())
+    build_dir, manifest, graph, program = build.directory, build.manifest, build.graph, build.program
+    params = manifest.params
     images_int = quantize_images(graph, images)
     golden_scores = [run_int(graph, img[None])[graph.output].ravel().tolist() for img in images_int]
-    frame_cycles = manifest["cycles_per_frame"]
+    frame_cycles = manifest.cycles_per_frame
+    watchdog = watchdog_cycles if watchdog_cycles is not None else 4 * frame_cycles + 10_000
     with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
         frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
-        _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=4 * frame_cycles + 10_000)
+        _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=watchdog)
         run_cocotb(
-            verilog=build_dir / "accelerator.v", toplevel="accelerator", test_module="firebrick.sim.frame_bench",
+            verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
             build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
             extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
         )
@@ -116,12 +94,12 @@ def simulate_build(
         frames = json.loads(result_path.read_text())
     hung = next((f["hung"] for f in frames if f["hung"]), None)
     if hung:
-        raise FirebrickError(f"the design hung: no progress for {4 * frame_cycles + 10_000:,} cycles in step {hung['step']} ({hung['step_node']})")
+        raise FirebrickError(f"the design hung: no progress for {watchdog:,} cycles in step {hung['step']} ({hung['step_node']})")
     score_mismatch = [f["frame"] for f, want in zip(frames, golden_scores) if f["scores"] != want]
     layer_mismatch = next((f["mismatch"] for f in frames if f["mismatch"]), None)
     cycles = frames[0]["counters"]["cycles"]
-    clock = manifest["clock_mhz"]
-    macs = sum(layer["macs"] for layer in manifest["layers"])
+    clock = manifest.clock_mhz
+    macs = manifest.macs
     predictions = [int(np.argmax(s)) for s in (f["scores"] for f in frames)]
     report = {
         "simulator": simulator,
@@ -138,10 +116,10 @@ def simulate_build(
         "counters": frames[0]["counters"],
         "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
     }
-    energy = frame_energy(frames[0]["counters"], manifest["memories"], clock, _energy_board(manifest, energy_board).energy)
+    energy = frame_energy(frames[0]["counters"], list(manifest.memories), clock, _energy_board(manifest, energy_board).energy)
     report.update(energy_uj_per_frame=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
                   energy_table=energy["table"]["name"])
-    title = (f"{graph.name} on {manifest['board']} ({params.rows}x{params.cols}, {clock:g} MHz)\n"
+    title = (f"{graph.name} on {manifest.board} ({params.rows}x{params.cols}, {clock:g} MHz)\n"
              f"{energy['energy_uj_per_frame']:.3g} µJ/frame with the {energy['table']['name']} energy table")
     report["energy_plot"] = str(plot_energy(energy["breakdown_uj"], title, build_dir / "energy.png"))
     return report

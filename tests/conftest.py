@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from firebrick.flow import training_spec
+from firebrick.models.zoo import training_spec
 from firebrick.models.design_space import SqueezeNetMeta, generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.spec import ConvSpec

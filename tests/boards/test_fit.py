@@ -4,7 +4,8 @@ import pytest
 
 from firebrick.boards.board import load_board
 from firebrick.boards.fit import DesignDoesNotFit, blocks_for, check_fit, estimate_fit
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
+from firebrick.hw.memories import MemoryShape
 from firebrick.hw.params import ArrayParams
 
 
@@ -18,8 +19,7 @@ def test_blocks_take_the_cheapest_shape():
 
 
 def test_estimate_counts_banks_lut_ram_and_dsps():
-    memories = [{"name": "activations", "banks": 16, "depth": 960, "width": 9, "bits": 16 * 960 * 9},
-                {"name": "biases", "banks": 1, "depth": 34, "width": 256, "bits": 34 * 256}]
+    memories = [MemoryShape("activations", 16, 960, 9), MemoryShape("biases", 1, 34, 256)]
     fit = estimate_fit(memories, 64, load_board("ulx3s"))
     assert fit.block_ram_blocks == 16 and fit.lut_ram_bits == 34 * 256 and fit.dsps == 64 and fit.multiplier_luts == 0
     assert abs(fit.luts - 28_461) / 28_461 < 0.05  # the default model's 8x8 synthesized to 28,461 LUT4
@@ -32,7 +32,7 @@ def test_estimate_counts_banks_lut_ram_and_dsps():
 
 
 def test_a_design_too_big_for_the_board_is_refused_with_needed_and_available(small_graph, tmp_path):
-    memories = [{"name": "weights", "banks": 1, "depth": 100_000, "width": 64, "bits": 6_400_000}]
+    memories = [MemoryShape("weights", 1, 100_000, 64)]
     with pytest.raises(DesignDoesNotFit, match=r"does not fit icebreaker \(iCE40UP5K\): block RAM: needs 1564 blocks, icebreaker has 30"):
         check_fit(memories, 4, load_board("icebreaker"))
     with pytest.raises(DesignDoesNotFit, match=r"LUTs: needs ~529,572, 199,680 of them for the 1024 array multipliers .* has 83,640"):
@@ -45,5 +45,5 @@ def test_a_design_too_big_for_the_board_is_refused_with_needed_and_available(sma
 
 def test_build_records_the_estimate_and_the_board(small_graph, tmp_path):
     manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker")
-    assert manifest["board"] == "icebreaker" and manifest["clock_mhz"] == 12.0
-    assert manifest["fit_estimate"]["block_ram_blocks"] <= 30 and manifest["fit_estimate"]["dsps"] == 4
+    assert manifest.board == "icebreaker" and manifest.clock_mhz == 12.0
+    assert manifest.fit_estimate.block_ram_blocks <= 30 and manifest.fit_estimate.dsps == 4

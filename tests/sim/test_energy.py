@@ -3,7 +3,9 @@
 import pytest
 
 from firebrick.boards.board import load_board
-from firebrick.sim.energy import EnergyTable, MemoryEnergy, frame_energy
+from firebrick.boards.energy_table import EnergyTable, MemoryEnergy
+from firebrick.hw.memories import MemoryShape
+from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
 
 HOROWITZ_45NM = load_board("asic45").energy
@@ -32,9 +34,9 @@ def test_block_ram_energy_counts_the_blocks_a_word_spans():
 
 def test_frame_energy_adds_counters_times_costs():
     memories = [
-        {"name": "activations", "depth": 1024, "width": 64},   # 8 KB banks: 10 pJ a 64-bit access
-        {"name": "weights", "depth": 4096, "width": 64},       # 32 KB: 20 pJ
-        {"name": "biases", "depth": 1024, "width": 64},
+        MemoryShape("activations", 1, 1024, 64),   # 8 KB banks: 10 pJ a 64-bit access
+        MemoryShape("weights", 1, 4096, 64),       # 32 KB: 20 pJ
+        MemoryShape("biases", 1, 1024, 64),
     ]
     counters = {"cycles": 50_000, "mac_ops": 1_000_000, "act_reads": 1000, "act_writes": 500, "weight_reads": 100, "bias_reads": 10}
     energy = frame_energy(counters, memories, clock_mhz=100.0, table=HOROWITZ_45NM)
@@ -47,8 +49,7 @@ def test_frame_energy_adds_counters_times_costs():
 
 
 def test_every_board_prices_a_frame_and_fpgas_cost_more_than_the_asic():
-    memories = [{"name": "activations", "depth": 960, "width": 9}, {"name": "weights", "depth": 3266, "width": 64},
-                {"name": "biases", "depth": 34, "width": 256}]
+    memories = [MemoryShape("activations", 16, 960, 9), MemoryShape("weights", 1, 3266, 64), MemoryShape("biases", 1, 34, 256)]
     counters = {"cycles": 20_000, "mac_ops": 1_200_000, "act_reads": 40_000, "act_writes": 20_000, "weight_reads": 3_000, "bias_reads": 40}
     dynamic = {}
     for name in ("asic45", "ulx3s", "arty_a7", "zcu104"):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from firebrick.report import emit
+from firebrick.cli.report import emit
 
 def _examples_dir() -> Path:
     from firebrick import explore
@@ -28,7 +28,7 @@ def _spec_path(name: str) -> Path:
 
 
 def _front_text(summary: dict) -> str:
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     axes = summary["axes"]
     front = [p for p in summary["points"] if p["on_front"]]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from firebrick.report import emit
+from firebrick.cli.report import emit
 
 
 def _resolve_model(name: str, input_size: int | None):
@@ -28,7 +28,7 @@ def cmd_models(args: argparse.Namespace) -> None:
     from firebrick.models.cost import model_cost
     from firebrick.models.firenet import FireNet
     from firebrick.models.zoo import DEFAULT_MODEL, ZOO
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     rows = []
     for entry in ZOO.values():
@@ -55,7 +55,7 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 def cmd_cost(args: argparse.Namespace) -> None:
     from firebrick.models.cost import model_cost
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     model, name = _resolve_model(args.model, args.input)
     cost = model_cost(model, weight_bits=args.weight_bits, activation_bits=args.bits, name=name)
@@ -79,10 +79,10 @@ def _train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from firebrick.flow import resolve_dataset, training_spec
+    from firebrick.models.zoo import resolve_dataset, training_spec
     from firebrick.models.cost import model_cost
     from firebrick.models.training import train
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     dataset_name = resolve_dataset(args.model, args.dataset)
     spec, dataset = training_spec(args.model, dataset_name, input_size=args.input, fit=args.fit, seed=args.split_seed)
@@ -114,8 +114,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_flow(args: argparse.Namespace) -> None:
-    from firebrick.flow import FlowOptions, run_flow
-    from firebrick.table import format_table
+    from firebrick.cli.flow import FlowOptions, run_flow
+    from firebrick.cli.table import format_table
 
     options = FlowOptions(
         model=args.model, dataset=args.dataset, output=Path(args.output), train=_train_config(args),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from firebrick.errors import FirebrickError
-from firebrick.report import emit
+from firebrick.cli.report import emit
 
 
 def _layer_bits(values: list[str]) -> dict:
@@ -34,7 +34,7 @@ def _quant_config(args: argparse.Namespace):
 
 
 def _quant_text(report: dict, output: str) -> str:
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     rows = [
         [l["name"], l["kind"], l.get("in_format", ""), l.get("weight_format", "") + (f" cb{l['codebook_bits']}" if l.get("codebook_bits") else ""),
@@ -89,35 +89,36 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    from firebrick.hw.build import build_accelerator
+    from firebrick.boards.build import build_accelerator
     from firebrick.hw.params import ArrayParams
     from firebrick.quant.fbg import load_graph
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     implementing = args.synth or args.place_route or args.bitstream
     if implementing:
-        from firebrick.board_commands import check_implementable
+        from firebrick.cli.board_commands import check_implementable
 
         check_implementable(args)
     graph = load_graph(args.graph)
     params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
-    for note in manifest["notes"]:
+    for note in manifest.notes:
         print(f"firebrick build: warning: {note}", file=sys.stderr)
-    rows = [[l["node"], l["kind"], l["macs"], l["cycles"], l["utilization"]] for l in manifest["layers"]]
+    rows = [[l.node, l.kind, l.macs, l.cycles, l.utilization(params)] for l in manifest.layers]
     text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows)
     text += (
-        f"\n\n{params.rows}x{params.cols} array at {manifest['clock_mhz']:g} MHz ({args.board}): "
-        f"{manifest['cycles_per_frame']:,} cycles/frame, {manifest['frames_per_second']:,.0f} frames/s, "
-        f"utilisation {manifest['utilization']:.1%}, on-chip SRAM {manifest['sram_bits'] / 8 / 1024:.1f} KiB\n"
-        f"wrote {args.output}/accelerator.v ({manifest['verilog']['bytes']:,} bytes) and {args.output}/manifest.json"
+        f"\n\n{params.rows}x{params.cols} array at {manifest.clock_mhz:g} MHz ({args.board}): "
+        f"{manifest.cycles_per_frame:,} cycles/frame, {manifest.frames_per_second:,.0f} frames/s, "
+        f"utilisation {manifest.utilization:.1%}, on-chip SRAM {manifest.sram_bits / 8 / 1024:.1f} KiB\n"
+        f"wrote {args.output}/accelerator.v ({manifest.verilog.bytes:,} bytes) and {args.output}/manifest.json"
     )
     if implementing:
-        from firebrick.board_commands import implement, implementation_text
+        from firebrick.cli.board_commands import implement, implementation_text
 
-        manifest = {**manifest, "implementation": implement(args, manifest)}
-        text += "\n" + implementation_text(manifest["implementation"])
-    emit(args, manifest, text)
+        manifest = manifest.with_implementation(implement(args))
+        manifest.write(args.output)  # the manifest records what synthesis and place-and-route measured
+        text += "\n" + implementation_text(manifest.implementation)
+    emit(args, manifest.to_dict(), text)
 
 
 def _simulation_images(args: argparse.Namespace, graph):

@@ -7,7 +7,8 @@ import pytest
 from firebrick.boards.board import load_board
 from firebrick.cli import main
 from firebrick.errors import UnknownNameError
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
+from firebrick.boards.manifest import load_build
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.datasets import load_dataset
@@ -30,14 +31,15 @@ def test_build_writes_verilog_and_a_manifest(graph, tmp_path):
     verilog = (tmp_path / "accelerator.v").read_text()
     assert "module accelerator(" in verilog and "endmodule" in verilog
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
-    assert on_disk == json.loads(json.dumps(manifest))
-    names = [m["name"] for m in manifest["memories"]]
+    assert on_disk == json.loads(json.dumps(manifest.to_dict()))
+    assert load_build(tmp_path).manifest == manifest  # the typed manifest reads back what it wrote
+    names = [m["name"] for m in on_disk["memories"]]
     assert names == ["activations", "weights", "biases"]
-    assert manifest["sram_bits"] == sum(m["bits"] for m in manifest["memories"])
-    assert manifest["cycles_per_frame"] == sum(layer["cycles"] for layer in manifest["layers"])
-    assert manifest["frames_per_second"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / manifest["cycles_per_frame"])
-    assert [layer["node"] for layer in manifest["layers"]][:2] == ["input", "conv1"]
-    assert manifest["io"]["image"] == {"lanes": 4, "lane_bits": 9, "shape": [1, 8, 8], "format": "u8.8"}
+    assert on_disk["sram_bits"] == sum(m["bits"] for m in on_disk["memories"])
+    assert on_disk["cycles_per_frame"] == sum(layer["cycles"] for layer in on_disk["layers"])
+    assert on_disk["frames_per_second"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / on_disk["cycles_per_frame"])
+    assert [layer["node"] for layer in on_disk["layers"]][:2] == ["input", "conv1"]
+    assert on_disk["io"]["image"] == {"lanes": 4, "lane_bits": 9, "shape": [1, 8, 8], "format": "u8.8"}
 
 
 def test_sram_cap_and_unknown_board_are_refused_with_numbers(graph, tmp_path):
@@ -50,7 +52,7 @@ def test_sram_cap_and_unknown_board_are_refused_with_numbers(graph, tmp_path):
 
 def test_an_array_wider_than_every_layer_warns_with_the_utilisation(graph, tmp_path):
     manifest = build_accelerator(graph, ArrayParams(rows=64, cols=4), tmp_path, board="asic45")  # no LUT budget
-    assert manifest["notes"] and "wider than every layer" in manifest["notes"][0] and "utilisation will be" in manifest["notes"][0]
+    assert manifest.notes and "wider than every layer" in manifest.notes[0] and "utilisation will be" in manifest.notes[0]
 
 
 def test_build_command(graph, tmp_path, capsys):

@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from firebrick.report import emit
+from firebrick.cli.report import emit
 
 
 def cmd_boards(args: argparse.Namespace) -> None:
     from firebrick.boards.board import BOARDS_DIR, board_names, load_board
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     boards = [load_board(name) for name in board_names()]
     rows = []
@@ -42,25 +42,27 @@ def check_implementable(args: argparse.Namespace) -> None:
         platform_for(board)
 
 
-def implement(args: argparse.Namespace, manifest: dict[str, Any]) -> dict[str, Any]:
+def implement(args: argparse.Namespace) -> dict[str, Any]:
     """Synthesis (and place-and-route, bitstream) of a fresh build, as `build --synth/--place-route/--bitstream` asks."""
     from firebrick.boards.board import load_board
+    from firebrick.boards.manifest import load_build
     from firebrick.boards.place_route import place_and_route
     from firebrick.boards.synthesis import synthesize
 
     board = load_board(args.board)
+    build = load_build(args.output)
     print(f"firebrick build: synthesising for {board.device} with Yosys ({board.synth_command}); "
           "minutes for a whole accelerator", file=sys.stderr)
-    result: dict[str, Any] = {"synthesis": synthesize(args.output, board, manifest)}
+    result: dict[str, Any] = {"synthesis": synthesize(build, board)}
     if args.place_route or args.bitstream:
         print(f"firebrick build: placing and routing on {board.device} with {board.toolchain.place_route if board.toolchain else '?'}",
               file=sys.stderr)
-        result["place_route"] = place_and_route(args.output, board, manifest, bitstream=args.bitstream)
+        result["place_route"] = place_and_route(build, board, bitstream=args.bitstream)
     return result
 
 
 def implementation_text(result: dict[str, Any]) -> str:
-    from firebrick.table import format_table
+    from firebrick.cli.table import format_table
 
     synth = result["synthesis"]
     rows = [[name, u["used"], u["available"], _percent(u)] for name, u in synth["resources"].items() if u["used"] or u["available"]]

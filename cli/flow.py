@@ -13,19 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firebrick.models.cost import model_cost
-from firebrick.models.datasets import load_dataset
-from firebrick.models.spec import NetSpec
-from firebrick.models.training import TrainConfig, train
 from firebrick.boards.board import DEFAULT_BOARD
-from firebrick.hw.build import build_accelerator
+from firebrick.boards.build import build_accelerator
 from firebrick.hw.params import ArrayParams
-from firebrick.models.zoo import DEFAULT_MODEL, model_spec, zoo_entry
+from firebrick.models.cost import model_cost
+from firebrick.models.training import TrainConfig, train
+from firebrick.models.zoo import DEFAULT_MODEL, resolve_dataset, training_spec
 from firebrick.quant.fbg import save_graph
 from firebrick.quant.pipeline import quantize_checkpoint
 from firebrick.quant.quantize import QuantConfig
 
-DEFAULT_DATASET = "digits"
 DEFAULT_OUTPUT = Path("firebrick-out")
 
 
@@ -42,18 +39,6 @@ class FlowOptions:
     frames: int = 2
     threads: int = 1
     progress: bool | None = None
-
-
-def resolve_dataset(model: str, dataset: str | None) -> str:
-    """The dataset named, else the one the zoo model is sized for, else the default."""
-    return dataset or zoo_entry(model).dataset or DEFAULT_DATASET
-
-
-def training_spec(model: str, dataset_name: str, *, input_size: int | None = None, fit: str = "resize", seed: int = 0) -> tuple[NetSpec, Any]:
-    """The zoo model sized for the dataset's classes, and the dataset fitted to the model's input."""
-    base = model_spec(model, input_size=input_size)
-    dataset = load_dataset(dataset_name, channels=base.input_channels, size=base.input_size, fit=fit, seed=seed)
-    return base.replace(num_classes=dataset.num_classes), dataset
 
 
 def run_flow(options: FlowOptions) -> dict[str, Any]:
@@ -91,12 +76,12 @@ def run_flow(options: FlowOptions) -> dict[str, Any]:
         "quantization": quant_report.config,
         "build": os.fspath(build_dir),
         "board": options.board,
-        "clock_mhz": manifest["clock_mhz"],
+        "clock_mhz": manifest.clock_mhz,
         "array": [options.array.rows, options.array.cols],
-        "cycles_per_frame": manifest["cycles_per_frame"],
-        "frames_per_second": manifest["frames_per_second"],
-        "utilization": manifest["utilization"],
-        "sram_bits": manifest["sram_bits"],
+        "cycles_per_frame": manifest.cycles_per_frame,
+        "frames_per_second": manifest.frames_per_second,
+        "utilization": manifest.utilization,
+        "sram_bits": manifest.sram_bits,
         "simulation": simulation,
         "stages": stages,
     }

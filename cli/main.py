@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from firebrick.board_commands import cmd_boards
+from firebrick.cli.board_commands import cmd_boards
 from firebrick.errors import FirebrickError
-from firebrick.explore_commands import add_explore_parser
-from firebrick.hardware_commands import cmd_build, cmd_evaluate, cmd_quantize, cmd_simulate
-from firebrick.model_commands import cmd_cost, cmd_flow, cmd_models, cmd_train
+from firebrick.cli.explore_commands import add_explore_parser
+from firebrick.cli.hardware_commands import cmd_build, cmd_evaluate, cmd_quantize, cmd_simulate
+from firebrick.cli.model_commands import cmd_cost, cmd_flow, cmd_models, cmd_train
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130

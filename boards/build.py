@@ -1,0 +1,74 @@
+"""Build an accelerator for a graph and a board: compile, refuse what does not fit, emit Verilog and the manifest.
+
+The fit check runs on the compiled memories before any Verilog exists, so a
+design the board cannot hold costs seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from firebrick.atomic import write_atomic
+from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
+from firebrick.boards.fit import check_fit as check_board_fit
+from firebrick.boards.manifest import GRAPH, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo
+from firebrick.hw.compiler import Program, compile_graph
+from firebrick.hw.memories import program_memories
+from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.hw.schedule import network_utilization
+from firebrick.hw.verilog import accelerator_verilog
+from firebrick.quant.analyses import infer_shapes
+from firebrick.quant.fbg import save_graph
+from firebrick.quant.graph import Graph
+from firebrick.quant.ops import Conv
+
+
+def check_program(graph: Graph, params: ArrayParams, program: Program, act_sram_words: int | None) -> list[str]:
+    """Refuse what cannot work; return warnings for what works badly."""
+    if act_sram_words is not None and program.memory.words > act_sram_words:
+        raise HardwareParamError(
+            f"activation SRAM too small: the largest set of live tensors needs {program.memory.words:,} words "
+            f"({program.memory.words * params.lane_act_bits / 8 / 1024:.1f} KiB), the design allows {act_sram_words:,}"
+        )
+    shapes = infer_shapes(graph)
+    convs = [(name, shapes[name]) for name, op in graph.items() if isinstance(op, Conv)]
+    notes = []
+    widest_channels = max(s[0] for _, s in convs)
+    most_pixels = max(s[1] * s[2] for _, s in convs)
+    if params.rows > widest_channels or params.cols > most_pixels:
+        util = network_utilization(program.schedule, params)
+        notes.append(
+            f"the {params.rows}x{params.cols} array is wider than every layer (at most {widest_channels} channels, "
+            f"{most_pixels} pixels): utilisation will be {util:.0%}"
+        )
+    return notes
+
+
+def build_accelerator(
+    graph: Graph, params: ArrayParams, output: str | os.PathLike, *, board: str | Board = DEFAULT_BOARD,
+    act_sram_words: int | None = None,
+) -> BuildManifest:
+    """Compile, refuse what does not fit the board (before any Verilog), emit Verilog, manifest and graph."""
+    board = board if isinstance(board, Board) else load_board(board)
+    program = compile_graph(graph, params)
+    notes = check_program(graph, params, program, act_sram_words)
+    memories = program_memories(program)
+    fit = check_board_fit(memories, params.rows * params.cols, board)
+    verilog = accelerator_verilog(program)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomic(output / VERILOG, lambda f: f.write(verilog.text))
+    save_graph(graph, output / GRAPH)  # the simulator's golden model travels with the build
+    source = graph.op(graph.input)
+    manifest = BuildManifest(
+        model=graph.name, board=board.name, board_file=board.source, clock_mhz=board.clock_mhz,
+        params=params, codebook_bits=program.codebook_bits, memories=tuple(memories), fit_estimate=fit,
+        image=ImagePort(params.cols, params.lane_act_bits, tuple(source.shape), str(source.fmt)),
+        scores=ScorePort(program.num_classes, params.lane_act_bits + 1),
+        layers=tuple(program.schedule),
+        verilog=VerilogInfo(VERILOG, len(verilog.text), verilog.lines, verilog.seconds),
+        notes=tuple(notes),
+    )
+    manifest.write(output)
+    return manifest

@@ -1,0 +1,213 @@
+"""A build folder and its manifest: one typed object that writes and reads `manifest.json`.
+
+`firebrick build` writes BUILD_DIR/accelerator.v, BUILD_DIR/model.fbg (the
+graph, which the simulator's golden model and a rebuild need) and
+BUILD_DIR/manifest.json (`BuildManifest`). Simulation, place-and-route and the
+sweeps' RTL checks read the folder through `load_build`, which checks it is
+complete and of this version, and compiles the program once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import firebrick
+from firebrick.atomic import write_json_atomic
+from firebrick.boards.fit import FitEstimate
+from firebrick.errors import FirebrickError
+from firebrick.hw.compiler import Program, compile_graph
+from firebrick.hw.memories import MemoryShape, sram_bits
+from firebrick.hw.params import ArrayParams
+from firebrick.hw.schedule import LayerSchedule
+from firebrick.quant.fbg import load_graph
+from firebrick.quant.graph import Graph
+
+#: bumped whenever the manifest's keys or the accelerator's interface change
+MANIFEST_VERSION = 2
+MANIFEST = "manifest.json"
+VERILOG = "accelerator.v"
+GRAPH = "model.fbg"
+BUILD_FILES = (VERILOG, MANIFEST, GRAPH)
+
+
+class BuildDirError(FirebrickError):
+    """A build directory that is incomplete or from another version."""
+
+
+@dataclass(frozen=True)
+class ImagePort:
+    """The image stream: `lanes` pixels of one channel per beat, each `lane_bits` wide."""
+
+    lanes: int
+    lane_bits: int
+    shape: tuple[int, int, int]
+    format: str
+
+
+@dataclass(frozen=True)
+class ScorePort:
+    count: int
+    bits: int
+
+
+@dataclass(frozen=True)
+class VerilogInfo:
+    file: str
+    bytes: int
+    lines: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BuildManifest:
+    model: str
+    board: str
+    #: the board file the build was made for
+    board_file: str
+    #: the board's clock (frames/s and latency below are at this clock)
+    clock_mhz: float
+    params: ArrayParams
+    #: k when the weight memory holds k-bit codebook indices
+    codebook_bits: int | None
+    memories: tuple[MemoryShape, ...]
+    #: the fit check's estimate; None for an ASIC technology
+    fit_estimate: FitEstimate | None
+    image: ImagePort
+    scores: ScorePort
+    #: the static schedule, phase by phase (exact: equal to the RTL's cycle counter)
+    layers: tuple[LayerSchedule, ...]
+    verilog: VerilogInfo
+    graph: str = GRAPH
+    notes: tuple[str, ...] = ()
+    #: `build --synth / --place-route / --bitstream` reports (`synthesis`, `place_route`)
+    implementation: dict[str, Any] | None = None
+    firebrick_version: str = firebrick.__version__
+    version: int = MANIFEST_VERSION
+
+    @property
+    def sram_bits(self) -> int:
+        return sram_bits(list(self.memories))
+
+    @property
+    def cycles_per_frame(self) -> int:
+        return sum(layer.cycles for layer in self.layers)
+
+    @property
+    def latency_us(self) -> float:
+        return self.cycles_per_frame / self.clock_mhz
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.clock_mhz * 1e6 / self.cycles_per_frame
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def utilization(self) -> float:
+        return self.macs / (self.cycles_per_frame * self.params.rows * self.params.cols)
+
+    def with_implementation(self, implementation: dict[str, Any]) -> "BuildManifest":
+        return replace(self, implementation=implementation)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (keys documented in README.md)."""
+        return {
+            "version": self.version,
+            "firebrick_version": self.firebrick_version,
+            "model": self.model,
+            "board": self.board,
+            "board_file": self.board_file,
+            "clock_mhz": self.clock_mhz,
+            "params": {**self.params.to_dict(), "codebook_bits": self.codebook_bits},
+            "memories": [m.to_dict() for m in self.memories],
+            "sram_bits": self.sram_bits,
+            "fit_estimate": None if self.fit_estimate is None else self.fit_estimate.to_dict(),
+            "io": {
+                "image": {"lanes": self.image.lanes, "lane_bits": self.image.lane_bits, "shape": list(self.image.shape),
+                          "format": self.image.format},
+                "scores": {"count": self.scores.count, "bits": self.scores.bits},
+            },
+            "layers": [layer.to_dict(self.params) for layer in self.layers],
+            "cycles_per_frame": self.cycles_per_frame,
+            "latency_us": self.latency_us,
+            "frames_per_second": self.frames_per_second,
+            "utilization": self.utilization,
+            "verilog": {"file": self.verilog.file, "bytes": self.verilog.bytes, "lines": self.verilog.lines,
+                        "seconds": self.verilog.seconds},
+            "graph": self.graph,
+            "notes": list(self.notes),
+            **({"implementation": self.implementation} if self.implementation is not None else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "BuildManifest":
+        params = dict(d["params"])
+        codebook_bits = params.pop("codebook_bits")
+        io = d["io"]
+        return cls(
+            model=d["model"], board=d["board"], board_file=d["board_file"], clock_mhz=d["clock_mhz"],
+            params=ArrayParams(**params), codebook_bits=codebook_bits,
+            memories=tuple(MemoryShape.from_dict(m) for m in d["memories"]),
+            fit_estimate=None if d["fit_estimate"] is None else FitEstimate.from_dict(d["fit_estimate"]),
+            image=ImagePort(io["image"]["lanes"], io["image"]["lane_bits"], tuple(io["image"]["shape"]), io["image"]["format"]),
+            scores=ScorePort(io["scores"]["count"], io["scores"]["bits"]),
+            layers=tuple(LayerSchedule.from_dict(layer) for layer in d["layers"]),
+            verilog=VerilogInfo(**d["verilog"]), graph=d["graph"], notes=tuple(d["notes"]),
+            implementation=d.get("implementation"), firebrick_version=d["firebrick_version"], version=d["version"],
+        )
+
+    def write(self, build_dir: str | os.PathLike) -> Path:
+        path = Path(build_dir) / MANIFEST
+        write_json_atomic(path, self.to_dict())
+        return path
+
+
+def read_manifest(build_dir: str | os.PathLike) -> BuildManifest:
+    path = Path(build_dir) / MANIFEST
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BuildDirError(f"{path} is not valid JSON ({exc}); rebuild") from exc
+    version = document.get("version") if isinstance(document, dict) else None
+    if version != MANIFEST_VERSION:
+        raise BuildDirError(f"{build_dir} was built by a firebrick with manifest version {version!r}, "
+                            f"this one reads {MANIFEST_VERSION}; rebuild with `firebrick build`")
+    try:
+        return BuildManifest.from_dict(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BuildDirError(f"{path} is damaged ({type(exc).__name__}: {exc}); rebuild with `firebrick build`") from exc
+
+
+@dataclass
+class Build:
+    """A build folder: its manifest, its graph and (compiled on first use) its program."""
+
+    directory: Path
+    manifest: BuildManifest
+    graph: Graph = field(repr=False)
+
+    @cached_property
+    def program(self) -> Program:
+        return compile_graph(self.graph, self.manifest.params)
+
+    @property
+    def verilog_path(self) -> Path:
+        return self.directory / VERILOG
+
+
+def load_build(build_dir: str | os.PathLike) -> Build:
+    """A complete build folder of this version, or BuildDirError saying what is wrong and how to fix it."""
+    directory = Path(build_dir)
+    missing = [name for name in BUILD_FILES if not (directory / name).is_file()]
+    if missing:
+        raise BuildDirError(f"{directory} is not a complete build: missing {', '.join(missing)}; "
+                            f"run `firebrick build MODEL.fbg -o {directory}`")
+    manifest = read_manifest(directory)
+    return Build(directory, manifest, load_graph(directory / manifest.graph))
