@@ -1,76 +1,35 @@
 """Compile a quantized graph for the accelerator: the layer program and the memory images.
 
-The program is a list of steps the controller walks: load the image, one step
-per conv (concat is free: its inputs write at channel offsets), and the final
-global average pool that streams the class scores out. Weights are packed one
-word per reduction step and channel tile (row r of the word feeds array row
-r), biases one word per channel tile; both are baked into the design as
-memory initial contents.
+The program is a list of steps (`program.py`) the controller walks: load the
+image, one step per conv (concat is free: its inputs write at channel
+offsets), bypass adds, and the final global average pool that streams the
+class scores out. Weights are packed one word per reduction step and channel
+tile (row r of the word feeds array row r), biases one word per channel tile;
+both are baked into the design as memory initial contents.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from firebrick.hw.layout import MemoryPlan, plan_layouts
 from firebrick.hw.params import ArrayParams, HardwareParamError
-from firebrick.hw.raster_lanes import tracker_config
-from firebrick.hw.requantize import shift_range
-from firebrick.hw.schedule import LayerSchedule, codebook_entries, plan_schedule
-from firebrick.hw.vector_ops import MAX_ALIGN_SHIFT
+from firebrick.hw.program import (
+    MAX_ALIGN_SHIFT, ProgramWidths, Step, StepKind, program_widths, raster_walk, requant_shift_range,
+)
+from firebrick.hw.requantize import conv_shift_range
+from firebrick.hw.round_shift_clip import rounding_constant
+from firebrick.hw.schedule import (
+    LayerSchedule, add_drain_cycles, codebook_entries, conv_drain_cycles, conv_period, load_drain_cycles, plan_schedule,
+)
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.executor import output_format
 from firebrick.quant.fixed_point import Format
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input, op_kind
-
-KIND_LOAD, KIND_CONV, KIND_POOL, KIND_ADD = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class Step:
-    """One entry of the layer program; fields a kind does not use stay 0."""
-
-    node: str
-    kind: int
-    #: tracker over the pixels this step walks (conv: the input windows; load/pool: the map itself)
-    fetch: dict = field(default_factory=dict)
-    #: conv: tracker over the output pixels, in the output tensor's pitch
-    out: dict = field(default_factory=dict)
-    #: add: tracker over the second input, in its pitch
-    b: dict = field(default_factory=dict)
-    in_base: int = 0
-    in_plane: int = 0
-    in_height: int = 0
-    in_width: int = 0
-    channels: int = 0
-    kernel: int = 1
-    reduction: int = 0
-    period: int = 0
-    channel_tiles: int = 0
-    pixel_tiles: int = 0
-    dy_step: int = 0
-    cin_step: int = 0
-    out_base: int = 0
-    out_plane: int = 0
-    top_row_offset: int = 0
-    out_channels: int = 0
-    weight_base: int = 0
-    bias_base: int = 0
-    shift: int = 0
-    lo: int = 0
-    hi: int = 0
-    multiplier: int = 1
-    b_base: int = 0
-    b_plane: int = 0
-    #: first entry of this conv's decode table in the codebook ROM
-    codebook_base: int = 0
-    align_a: int = 0
-    align_b: int = 0
-
 
 @dataclass
 class Program:
@@ -89,6 +48,7 @@ class Program:
     codebook_bits: int | None = None
     #: the decode tables of all convs, 2**k int weights each, concatenated
     codebooks: np.ndarray | None = None
+    widths: ProgramWidths | None = None
 
 
 def clip_bounds(fmt: Format, relu: bool) -> tuple[int, int]:
@@ -104,7 +64,7 @@ def _check_formats(name: str, op: Conv, params: ArrayParams) -> None:
             raise HardwareParamError(f"layer '{name}' has {fmt.bits}-bit activations; the accelerator carries {params.act_bits}-bit activations")
     if q.acc_bits != params.acc_bits:
         raise HardwareParamError(f"layer '{name}' was quantized for a {q.acc_bits}-bit accumulator; the array has {params.acc_bits} bits")
-    low, high = shift_range(params)
+    low, high = conv_shift_range(params)
     if q.shift > high:
         raise HardwareParamError(f"layer '{name}' shifts right by {q.shift}, beyond the {params.acc_bits}-bit accumulator")
     if op.kernel not in (1, 3):
@@ -121,7 +81,7 @@ def _add_step(graph: Graph, name: str, op: Add, shapes, memory: MemoryPlan, para
         raise HardwareParamError(f"'{name}': its inputs' formats ({fa}, {fb}) differ by more than {MAX_ALIGN_SHIFT} fractional bits")
     if op.fmt.bits > params.act_bits:
         raise HardwareParamError(f"'{name}' has {op.fmt.bits}-bit activations; the accelerator carries {params.act_bits}-bit activations")
-    low, high = shift_range(params)
+    low, high = conv_shift_range(params)
     shift = common - op.fmt.frac
     if shift > high:
         raise HardwareParamError(f"'{name}' shifts right by {shift}, beyond the datapath's {high}")
@@ -133,15 +93,16 @@ def _add_step(graph: Graph, name: str, op: Add, shapes, memory: MemoryPlan, para
     channels, height, width = shapes[name]
     lo, hi = clip_bounds(op.fmt, op.relu)
 
-    def tracker(pitch):
-        return tracker_config(width=width, pixels=height * width, stride=1, pad=0, pitch=pitch, lanes=cols)
+    def walk(layout, offset):
+        return raster_walk(width=width, pixels=height * width, stride=1, pad=0, pitch=layout.pitch, lanes=cols,
+                           base=layout.base + offset * layout.plane)
 
+    shift = max(shift, low)
     return Step(
-        name, KIND_ADD, fetch=tracker(la.pitch), out=tracker(lo_.pitch), b=tracker(lb.pitch),
-        in_base=la.base + oa * la.plane, in_plane=la.plane, b_base=lb.base + ob * lb.plane, b_plane=lb.plane,
-        out_base=lo_.base + oo * lo_.plane, out_plane=lo_.plane, channels=channels,
+        name, StepKind.ADD, fetch=walk(la, oa), out=walk(lo_, oo), b=walk(lb, ob),
+        in_plane=la.plane, b_plane=lb.plane, out_plane=lo_.plane, out_walk_step=lo_.plane, channels=channels,
         pixel_tiles=math.ceil(height * width / cols), align_a=align_a, align_b=align_b,
-        shift=max(shift, low), lo=lo, hi=hi,
+        shift=shift, round=rounding_constant(shift), lo=lo, hi=hi, drain=add_drain_cycles() - 1,
     )
 
 
@@ -174,10 +135,11 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
             layout = memory.layouts[name]
             channels, height, width = op.shape
             steps.append(Step(
-                name, KIND_LOAD,
-                fetch=tracker_config(width=width, pixels=height * width, stride=1, pad=0, pitch=layout.pitch, lanes=cols),
-                in_base=layout.base, in_plane=layout.plane, channels=channels,
-                pixel_tiles=math.ceil(height * width / cols),
+                name, StepKind.LOAD,
+                fetch=raster_walk(width=width, pixels=height * width, stride=1, pad=0, pitch=layout.pitch, lanes=cols,
+                                  base=layout.base),
+                in_plane=layout.plane, channels=channels, pixel_tiles=math.ceil(height * width / cols),
+                drain=load_drain_cycles() - 1,
             ))
         elif isinstance(op, Conv):
             _check_formats(name, op, params)
@@ -206,19 +168,25 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
                 bias = np.zeros(rows, np.int64)
                 bias[: min(rows, out_channels - tile * rows)] = q.bias[tile * rows : (tile + 1) * rows]
                 bias_words.append(bias)
-            low, _ = shift_range(params)
+            low, _ = conv_shift_range(params)
             lo, hi = clip_bounds(q.out_fmt, op.relu)
+            period = conv_period(reduction, params)
+            shift = max(q.shift, low)
             steps.append(Step(
-                name, KIND_CONV,
-                fetch=tracker_config(width=out_w, pixels=out_h * out_w, stride=op.stride, pad=op.padding, pitch=src.pitch, lanes=cols),
-                out=tracker_config(width=out_w, pixels=out_h * out_w, stride=1, pad=0, pitch=dst.pitch, lanes=cols),
-                in_base=src.base + src_offset * src.plane, in_plane=src.plane, in_height=src.height, in_width=src.width,
-                channels=op.in_channels, kernel=k, reduction=reduction, period=max(reduction, rows, 2),
+                name, StepKind.CONV,
+                fetch=raster_walk(width=out_w, pixels=out_h * out_w, stride=op.stride, pad=op.padding, pitch=src.pitch,
+                                  lanes=cols, base=src.base + src_offset * src.plane),
+                # the tile's top channel (rows - 1): the write-back drains the bottom row of the array first
+                out=raster_walk(width=out_w, pixels=out_h * out_w, stride=1, pad=0, pitch=dst.pitch, lanes=cols,
+                                base=dst.base + (dst_offset + rows - 1) * dst.plane),
+                in_height=src.height, in_width=src.width,
+                channels=op.in_channels, kernel=k, reduction=reduction, period=period,
                 channel_tiles=channel_tiles, pixel_tiles=math.ceil(out_h * out_w / cols),
                 dy_step=src.pitch - (k - 1), cin_step=src.plane - (k - 1) * src.pitch - (k - 1),
-                out_base=dst.base + dst_offset * dst.plane, out_plane=dst.plane, top_row_offset=(rows - 1) * dst.plane,
+                out_plane=dst.plane, out_walk_step=rows * dst.plane,
                 out_channels=out_channels, weight_base=weight_base, bias_base=bias_base, codebook_base=codebook_base,
-                shift=max(q.shift, low), lo=lo, hi=hi,
+                shift=shift, round=rounding_constant(shift), lo=lo, hi=hi,
+                drain=conv_drain_cycles(params, reduction, period) - 1,
             ))
         elif isinstance(op, GlobalAvgPool):
             source = graph.inputs(name)[0]
@@ -226,11 +194,16 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
             src = memory.layouts[src_tensor]
             channels, height, width = shapes[source]
             lo, hi = clip_bounds(op.fmt, False)
+            low, high = requant_shift_range(params)
+            if op.shift > high:
+                raise HardwareParamError(f"'{name}' shifts right by {op.shift}, beyond the datapath's {high}")
+            shift = max(op.shift, low)
             steps.append(Step(
-                name, KIND_POOL,
-                fetch=tracker_config(width=width, pixels=height * width, stride=1, pad=0, pitch=src.pitch, lanes=cols),
-                in_base=src.base + src_offset * src.plane, in_plane=src.plane, channels=channels,
-                pixel_tiles=math.ceil(height * width / cols), shift=op.shift, lo=lo, hi=hi, multiplier=op.multiplier,
+                name, StepKind.POOL,
+                fetch=raster_walk(width=width, pixels=height * width, stride=1, pad=0, pitch=src.pitch, lanes=cols,
+                                  base=src.base + src_offset * src.plane),
+                in_plane=src.plane, channels=channels, pixel_tiles=math.ceil(height * width / cols),
+                shift=shift, round=rounding_constant(shift), lo=lo, hi=hi, multiplier=op.multiplier,
             ))
         elif isinstance(op, Add):
             steps.append(_add_step(graph, name, op, shapes, memory, params))
@@ -238,8 +211,10 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
             continue
     weights = np.array(weight_words, np.int64).reshape(-1, rows) if weight_words else np.zeros((1, rows), np.int64)
     biases = np.array(bias_words, np.int64).reshape(-1, rows) if bias_words else np.zeros((1, rows), np.int64)
+    widths = program_widths(steps, params, words=memory.words, weight_words=len(weights), bias_words=len(biases),
+                            codebook_entries=len(table_words))
     return Program(
         params, steps, weights, biases, memory, plan_schedule(graph, params),
         graph.input, graph.output, shapes[graph.output][0],
-        codebook_bits, np.array(table_words, np.int64) if table_words else None,
+        codebook_bits, np.array(table_words, np.int64) if table_words else None, widths,
     )

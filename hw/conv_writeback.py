@@ -1,46 +1,57 @@
 """The conv write-back: from the array's drained sums to activation-memory writes.
 
 When a tile's issue ends, the controller `push`es one record per column: the
-column's output-pixel position in the output tensor, whether that pixel
-exists, the channel tile's base address and valid row count, and (column 0
-only) the tile's biases. As column c drains rows R-1..0, its record gives each
-value's address (one plane lower per row); column 0 picks the row's bias and
-passes it right one column per cycle, as the drain is staggered. Each column
-requantizes its value; a deskew then delays column c by cols-1-c cycles so
-that every cycle's writes are one channel of one tile, which the memory layout
-made bank-conflict-free.
+address of the column's output pixel in the tile's top channel (rows - 1; the
+output walker's origin), whether that pixel exists, the tile's valid row
+count and (column 0 only) the tile's biases. As column c drains rows R-1..0,
+its record gives each value's address (one channel plane lower per row);
+column 0 picks the row's bias and passes it right one column per cycle, as the
+drain is staggered. Each column registers its value, bias and address, adds
+(wrapping at the accumulator's width) and requantizes (`RoundShiftClip`): the
+value is ready WRITEBACK_LATENCY cycles after it left the array. A deskew then
+delays column c by cols-1-c cycles so that every cycle's writes are one
+channel of one tile, which the memory layout made bank-conflict-free.
+
+`overflow` goes high, and stays, if a record is pushed while a column's queue
+is full (the queue depth follows from the pipeline; the tests watch it).
 """
 
 from __future__ import annotations
+
+import math
 
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from firebrick.hw.activation_memory import LaneWritePort
+from firebrick.hw.latency import FETCH_LATENCY, PE_LATENCY, ROUND_SHIFT_CLIP_LATENCY, WRITEBACK_LATENCY
 from firebrick.hw.params import ArrayParams
-from firebrick.hw.raster_lanes import ADDRESS_BITS
-from firebrick.hw.requantize import Requantizer, shift_range
+from firebrick.hw.program import ProgramWidths, requant_shift_range
+from firebrick.hw.requantize import conv_shift_range
+from firebrick.hw.round_shift_clip import RoundShiftClip
 from firebrick.hw.skew import SkewBuffer
 
-#: tile records in flight per column: one computing, one draining, one queued, one spare
-RECORD_DEPTH = 4
+
+def record_depth(params: ArrayParams) -> int:
+    """Tile records a column holds at most: from a tile's push to its last drained row, over the shortest tile."""
+    push_to_pop = FETCH_LATENCY + PE_LATENCY + 2 * params.rows + params.cols
+    return math.ceil(push_to_pop / max(params.rows, 2)) + 1
 
 
 class ConvWriteback(wiring.Component):
-    def __init__(self, params: ArrayParams) -> None:
-        self.params = params
+    def __init__(self, params: ArrayParams, widths: ProgramWidths) -> None:
+        self.params, self.widths = params, widths
         rows, cols = params.rows, params.cols
-        address = signed(ADDRESS_BITS + 1)
+        address = signed(widths.address + 1)
         value = signed(params.lane_act_bits + 1)
-        low, high = shift_range(params)
+        low, high = requant_shift_range(params)
         super().__init__({
             # tile records, pushed when a tile's issue ends
             "push": In(1),
-            # (same element shape as RasterLanes.origin: array views assign bit for bit)
-            "positions": In(data.ArrayLayout(signed(ADDRESS_BITS), cols)),
+            "positions": In(data.ArrayLayout(address, cols)),
             "lane_valid": In(cols),
-            "channel_address": In(address),
             "valid_rows": In(range(rows + 1)),
             "biases": In(unsigned(rows * params.acc_bits)),
             # the array's drain
@@ -48,66 +59,82 @@ class ConvWriteback(wiring.Component):
             "acc_valid": In(cols),
             "acc_row": In(data.ArrayLayout(unsigned(max(ceil_log2(rows), 1)), cols)),
             # the layer
-            "top_row_offset": In(address),
             "plane": In(address),
-            "shift": In(range(low, high + 1)),
+            "shift": In(signed(max(high.bit_length(), (-low).bit_length()) + 1)),
+            "round": In(unsigned(high + 1)),
             "lo": In(value),
             "hi": In(value),
             # deskewed writes
-            "write_address": Out(data.ArrayLayout(address, cols)),
-            "write_value": Out(data.ArrayLayout(value, cols)),
-            "write_enable": Out(cols),
+            "write": Out(LaneWritePort.Signature(lanes=cols, address_bits=widths.address, value_bits=params.lane_act_bits)),
+            "overflow": Out(1),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        p = self.params
+        p, w = self.params, self.widths
         rows, cols = p.rows, p.cols
-        address_shape = signed(ADDRESS_BITS + 1)
-        record = data.StructLayout({"pos": address_shape, "valid": 1, "chan_addr": address_shape, "n_valid": range(rows + 1)})
+        address_shape = signed(w.address + 1)
+        record = data.StructLayout({"pos": address_shape, "valid": 1, "n_valid": range(rows + 1)})
         first_record = data.StructLayout({"common": record, "bias": unsigned(rows * p.acc_bits)})
         write_lane = data.StructLayout({"address": address_shape, "value": signed(p.lane_act_bits + 1), "enable": 1})
         m.submodules.deskew = deskew = SkewBuffer(write_lane, cols)
+        low, high = conv_shift_range(p)
+        depth = record_depth(p)
 
-        bias = [Signal(signed(p.acc_bits), name=f"bias{c}") for c in range(cols)]
+        bias = [Signal(signed(p.acc_bits), name=f"bias{c}") for c in range(cols)]  # registered, W0
         for c in range(cols):
             shape = first_record if c == 0 else record
-            m.submodules[f"records{c}"] = queue = fifo.SyncFIFO(width=shape.size, depth=RECORD_DEPTH)
+            m.submodules[f"records{c}"] = queue = fifo.SyncFIFO(width=shape.size, depth=depth)
             entry = Signal(shape, name=f"entry{c}")
             common = entry.common if c == 0 else entry
             m.d.comb += [
-                common.pos.eq(self.positions[c]), common.valid.eq(self.lane_valid[c]),
-                common.chan_addr.eq(self.channel_address), common.n_valid.eq(self.valid_rows),
+                common.pos.eq(self.positions[c]), common.valid.eq(self.lane_valid[c]), common.n_valid.eq(self.valid_rows),
                 queue.w_data.eq(entry), queue.w_en.eq(self.push),
             ]
+            if c == 0:
+                m.d.comb += entry.bias.eq(self.biases)
+            with m.If(self.push & ~queue.w_rdy):
+                m.d.sync += self.overflow.eq(1)
             full_head = data.View(shape, queue.r_data)
             head = full_head.common if c == 0 else full_head
             valid, row = self.acc_valid[c], self.acc_row[c]
             m.d.comb += queue.r_en.eq(valid & (row == 0))
+
+            # W0: the value, its bias and its address, registered
+            acc = Signal(signed(p.acc_bits), name=f"acc{c}")
+            address = Signal(address_shape, name=f"address{c}")
+            live = Signal(name=f"live{c}")
+            m.d.sync += [acc.eq(self.acc[c]), live.eq(valid & head.valid & (row < head.n_valid))]
+            with m.If(valid):
+                m.d.sync += address.eq(Mux(row == rows - 1, head.pos, address - self.plane))
             if c == 0:
-                m.d.comb += entry.bias.eq(self.biases)
                 with m.Switch(row):
                     for r in range(rows):
                         with m.Case(r):
-                            m.d.comb += bias[0].eq(full_head.bias[r * p.acc_bits:(r + 1) * p.acc_bits].as_signed())
+                            m.d.sync += bias[0].eq(full_head.bias[r * p.acc_bits:(r + 1) * p.acc_bits].as_signed())
             else:
                 m.d.sync += bias[c].eq(bias[c - 1])  # column c drains the same row one cycle later
 
-            previous = Signal(address_shape, name=f"row_address{c}")
-            address = Signal(address_shape, name=f"address{c}")
-            m.d.comb += address.eq(Mux(row == rows - 1, head.chan_addr + self.top_row_offset + head.pos, previous - self.plane))
-            with m.If(valid):
-                m.d.sync += previous.eq(address)
-            m.submodules[f"requant{c}"] = requant = Requantizer(p)
-            m.d.comb += [
-                requant.acc.eq(self.acc[c]), requant.bias.eq(bias[c]),
-                requant.valid.eq(valid & head.valid & (row < head.n_valid)),
-                requant.shift.eq(self.shift), requant.lo.eq(self.lo), requant.hi.eq(self.hi),
-            ]
-            delayed = [Signal(address_shape, name=f"address{c}_d{i}") for i in (1, 2)]  # the requantizer's two stages
-            m.d.sync += [delayed[0].eq(address), delayed[1].eq(delayed[0])]
+            # W1: the sum, wrapping at the accumulator's width like the executor's
+            total = Signal(signed(p.acc_bits), name=f"total{c}")
+            total_live = Signal(name=f"total_live{c}")
+            total_address = Signal(address_shape, name=f"total_address{c}")
+            m.d.sync += [total.eq(acc + bias[c]), total_live.eq(live), total_address.eq(address)]
+
+            # W2..: round, shift, clip
+            m.submodules[f"requant{c}"] = requant = RoundShiftClip(
+                value_bits=p.acc_bits, max_right=high, max_left=-low, out_bits=p.lane_act_bits + 1,
+                shift_shape=self.shift.shape(), round_bits=len(self.round))
+            m.d.comb += [requant.value.eq(total), requant.valid.eq(total_live), requant.shift.eq(self.shift),
+                         requant.round.eq(self.round), requant.lo.eq(self.lo), requant.hi.eq(self.hi)]
+            delayed = total_address
+            for i in range(ROUND_SHIFT_CLIP_LATENCY):
+                nxt = Signal(address_shape, name=f"address{c}_d{i + 2}")
+                m.d.sync += nxt.eq(delayed)
+                delayed = nxt
             lane = deskew.i[cols - 1 - c]
-            m.d.comb += [lane.address.eq(delayed[1]), lane.value.eq(requant.out), lane.enable.eq(requant.out_valid)]
+            m.d.comb += [lane.address.eq(delayed), lane.value.eq(requant.out), lane.enable.eq(requant.out_valid)]
             out = deskew.o[cols - 1 - c]
-            m.d.comb += [self.write_address[c].eq(out.address), self.write_value[c].eq(out.value), self.write_enable[c].eq(out.enable)]
+            m.d.comb += [self.write.addr[c].eq(out.address), self.write.data[c].eq(out.value), self.write.en[c].eq(out.enable)]
+        assert 2 + ROUND_SHIFT_CLIP_LATENCY == WRITEBACK_LATENCY
         return m

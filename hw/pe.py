@@ -1,11 +1,14 @@
 """One processing element of the output-stationary systolic array, and its reference model.
 
 Each cycle the PE takes a weight (with its control flags) from the left and an
-activation from the top, passes both on registered, and, when `valid`,
-accumulates their product. `first` starts a new sum; on `last` the finished sum
-goes to `hold` (with a one-cycle `done` pulse) and the accumulator is free for
-the next tile at once, so consecutive tiles stream back to back.
-The accumulator wraps at acc_bits, like the golden executor's.
+activation from the top and passes both on registered. Their product is
+registered (the multiplier's output register, so that the multiplier is a
+path of its own for the clock), and one cycle later, when `valid`, added to
+the accumulator. `first` starts a new sum; on `last` the finished sum goes to
+`hold` (with a one-cycle `done` pulse, PE_LATENCY cycles after the operands)
+and the accumulator is free for the next tile at once, so consecutive tiles
+stream back to back. The accumulator wraps at acc_bits, like the golden
+executor's.
 """
 
 from __future__ import annotations
@@ -41,18 +44,19 @@ class ProcessingElement(wiring.Component):
         p = self.params
         acc = Signal(signed(p.acc_bits))
         product = Signal(signed(p.weight_bits + p.lane_act_bits))
+        ctl = Signal(Control)  # the flags of the registered product
         total = Signal(signed(p.acc_bits))
 
         m.d.sync += [self.w_out.eq(self.w_in), self.ctl_out.eq(self.ctl_in), self.x_out.eq(self.x_in)]
-        m.d.comb += product.eq(self.w_in * self.x_in)
-        with m.If(self.ctl_in.first):
+        m.d.sync += [product.eq(self.w_in * self.x_in), ctl.eq(self.ctl_in)]
+        with m.If(ctl.first):
             m.d.comb += total.eq(product)
         with m.Else():
             m.d.comb += total.eq(acc + product)  # truncation to acc_bits = two's-complement wrap
 
         m.d.sync += self.done.eq(0)
-        with m.If(self.ctl_in.valid):
-            with m.If(self.ctl_in.last):
+        with m.If(ctl.valid):
+            with m.If(ctl.last):
                 m.d.sync += [self.hold.eq(total), self.done.eq(1), acc.eq(0)]
             with m.Else():
                 m.d.sync += acc.eq(total)
@@ -72,7 +76,7 @@ class PEModel:
         return ((value + half) % (1 << self.acc_bits)) - half
 
     def step(self, w: int, x: int, valid: bool, first: bool, last: bool) -> bool:
-        """Advance one cycle; returns True when a finished sum landed in `hold`."""
+        """One reduction step; returns True when it finished a sum (`hold`), which the RTL shows PE_LATENCY cycles later."""
         if not valid:
             return False
         total = self._wrap((0 if first else self.acc) + w * x)

@@ -1,12 +1,22 @@
-"""Per-lane pixel trackers: lane c follows output pixel p0 + c of a map in raster order.
+"""Lane walkers: lane c follows pixel p0 + c of a map in raster order, with adds and selects only.
 
-Every unit that touches `lanes` consecutive pixels at once (conv operand fetch,
-result write-back, image load, pooling) needs, per lane, where its pixel's
-window starts in a tensor: origin = (oy * stride - pad) * pitch + (ox * stride
-- pad), plus the window's top row and left column for the border test. Division
-by the map width never happens in hardware: `reset` walks the lanes once
-(lane c = lane c-1 plus one pixel), `advance` moves every lane by `lanes`
-pixels with constants the compiler computes (dq, dr = divmod(lanes, width)).
+Every unit that touches `lanes` consecutive pixels at once (conv operand
+fetch, result positions, image load, pooling, bypass add) needs, per lane,
+where its pixel's window starts (`origin`, an address) and its window's top
+row and left column (`row0`, `col0`, for the border test). The compiler's
+`RasterWalk` holds every constant a division or multiplication would give, so:
+
+- `advance` moves every lane on by `lanes` pixels: one select (does this
+  lane wrap to a new row? the sign of its `slack`) and one add per field;
+- the lanes' start positions for the *next* step are found while the current
+  one runs, by a registered chain (lane c = lane c-1 plus one pixel, one lane
+  per cycle; `prefetch_cycles` in latency.py), from `next_walk`;
+- `load` (between steps) makes those starts current; `reset` returns the
+  lanes to the starts with the walk's base moved by `base` (the next channel
+  or channel tile).
+
+The lanes that fall beyond the map are not `valid`; one shared down-counter of
+the pixels left decides that.
 """
 
 from __future__ import annotations
@@ -15,104 +25,125 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-#: bits of addresses and coordinates inside the trackers
-ADDRESS_BITS = 24
-COORD_BITS = 12
+from firebrick.hw.program import ProgramWidths, RasterWalk, walk_layout
 
-TrackerConfig = data.StructLayout({
-    "width": unsigned(COORD_BITS),        # output map width
-    "pixels": unsigned(ADDRESS_BITS),     # output pixels in the map
-    "stride": unsigned(2),                # 1 or 2
-    "pad": unsigned(2),                   # 0 or 1
-    "pitch": unsigned(COORD_BITS + 1),    # row pitch of the tensor addressed
-    "dq": unsigned(COORD_BITS),           # lanes // width
-    "dr": unsigned(COORD_BITS),           # lanes % width
-    "advance_rows_address": signed(ADDRESS_BITS),  # dq * stride * pitch
-    "wrap_address": signed(ADDRESS_BITS),          # stride * pitch
-    "origin0": signed(ADDRESS_BITS),               # -pad * pitch - pad: lane 0's window origin
-    "next_row_address": signed(ADDRESS_BITS),      # stride * pitch - stride * (width - 1)
-})
+
+def lane_positions(walk: RasterWalk, lanes: int, start: int) -> list[tuple[bool, int, int, int]]:
+    """Reference model: (valid, origin, row0, col0) of each lane when lane 0 is at pixel `start`."""
+    out = []
+    for c in range(lanes):
+        p = start + c
+        oy, ox = divmod(p, walk.width)
+        row0, col0 = oy * walk.stride - walk.pad, ox * walk.stride - walk.pad
+        # origin0 = base - pad * pitch - pad, so origin = origin0 + oy * stride * pitch + ox * stride
+        row_address = walk.chain_wrap_address + walk.stride * (walk.width - 1)
+        out.append((p < walk.pixels, walk.origin0 + oy * row_address + ox * walk.stride, row0, col0))
+    return out
+
+
+class LanePositions:
+    class Signature(wiring.Signature):
+        """What a lane walker tells its readers: per lane, is it on the map, its origin, its window's top-left."""
+
+        def __init__(self, *, lanes: int, widths: ProgramWidths) -> None:
+            coordinate = signed(widths.coord + 2)
+            super().__init__({
+                "valid": Out(lanes),
+                "origin": Out(data.ArrayLayout(signed(widths.address + 1), lanes)),
+                "row0": Out(data.ArrayLayout(coordinate, lanes)),
+                "col0": Out(data.ArrayLayout(coordinate, lanes)),
+            })
+
+
+class WalkControl:
+    class Signature(wiring.Signature):
+        """How the controller moves a walker (as the controller sees it)."""
+
+        def __init__(self, *, widths: ProgramWidths) -> None:
+            super().__init__({"load": Out(1), "reset": Out(1), "base": Out(signed(widths.address + 1)), "advance": Out(1)})
 
 
 class RasterLanes(wiring.Component):
-    def __init__(self, lanes: int) -> None:
+    def __init__(self, *, lanes: int, widths: ProgramWidths) -> None:
         if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
             raise ValueError(f"raster lanes must be a positive integer, not {lanes!r}")
-        self.lanes = lanes
+        self.lanes, self.widths = lanes, widths
+        walk = walk_layout(widths)
         super().__init__({
-            "config": In(TrackerConfig),
-            "reset": In(1),
-            "advance": In(1),
-            "valid": Out(lanes),
-            "origin": Out(data.ArrayLayout(signed(ADDRESS_BITS), lanes)),
-            "row0": Out(data.ArrayLayout(signed(COORD_BITS + 2), lanes)),
-            "col0": Out(data.ArrayLayout(signed(COORD_BITS + 2), lanes)),
+            "walk": In(walk),
+            "next_walk": In(walk),
+            "control": In(WalkControl.Signature(widths=widths)),
+            "positions": Out(LanePositions.Signature(lanes=lanes, widths=widths)),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        cfg = self.config
-        stride2 = cfg.stride == 2
+        w = self.widths
+        lanes = self.lanes
+        address = signed(w.address + 1)
+        coordinate = signed(w.coord + 2)
+        slack_shape = signed(w.coord + 1)
+        walk, nxt, control, out = self.walk, self.next_walk, self.control, self.positions
 
-        def scaled(value):  # value * stride, stride in {1, 2}
-            return Mux(stride2, value << 1, value)
+        def scaled(value, stride):  # value * stride, stride in {1, 2}
+            return Mux(stride == 2, value << 1, value)
 
-        pixel = [Signal(unsigned(ADDRESS_BITS), name=f"pixel{c}") for c in range(self.lanes)]
-        ox = [Signal(unsigned(COORD_BITS), name=f"ox{c}") for c in range(self.lanes)]
-        oy = [Signal(unsigned(COORD_BITS), name=f"oy{c}") for c in range(self.lanes)]
-        origin = [Signal(signed(ADDRESS_BITS), name=f"origin{c}") for c in range(self.lanes)]
-
-        # reset: lane c = pixel c, found by walking from lane 0 (no division, no multiplier)
-        init_x, init_y, init_origin = 0, 0, cfg.origin0
-        init = []
-        for c in range(self.lanes):
-            if c:
-                nx = Signal(unsigned(COORD_BITS), name=f"init_x{c}")
-                ny = Signal(unsigned(COORD_BITS), name=f"init_y{c}")
-                no = Signal(signed(ADDRESS_BITS), name=f"init_origin{c}")
-                wraps = init_x + 1 >= cfg.width
-                m.d.comb += [
-                    nx.eq(Mux(wraps, 0, init_x + 1)),
-                    ny.eq(Mux(wraps, init_y + 1, init_y)),
-                    no.eq(init_origin + Mux(wraps, cfg.next_row_address, cfg.stride)),
-                ]
-                init_x, init_y, init_origin = nx, ny, no
-            init.append((init_x, init_y, init_origin))
-
-        for c in range(self.lanes):
-            x0, y0, origin0 = init[c]
-            with m.If(self.reset):
-                m.d.sync += [pixel[c].eq(c), ox[c].eq(x0), oy[c].eq(y0), origin[c].eq(origin0)]
-            with m.Elif(self.advance):
-                moved = Signal(unsigned(COORD_BITS + 1), name=f"moved{c}")
-                wrap = Signal(name=f"wrap{c}")
-                new_x = Signal(unsigned(COORD_BITS), name=f"new_x{c}")
-                m.d.comb += [
-                    moved.eq(ox[c] + cfg.dr),
-                    wrap.eq(moved >= cfg.width),
-                    new_x.eq(Mux(wrap, moved - cfg.width, moved)),
-                ]
-                m.d.sync += [
-                    pixel[c].eq(pixel[c] + self.lanes),
-                    ox[c].eq(new_x),
-                    oy[c].eq(oy[c] + cfg.dq + wrap),
-                    origin[c].eq(origin[c] + cfg.advance_rows_address + Mux(wrap, cfg.wrap_address, 0)
-                                 + scaled(new_x) - scaled(ox[c])),
-                ]
-            m.d.comb += [
-                self.valid[c].eq(pixel[c] < cfg.pixels),
-                self.origin[c].eq(origin[c]),
-                self.row0[c].eq(scaled(oy[c]) - cfg.pad),
-                self.col0[c].eq(scaled(ox[c]) - cfg.pad),
+        # the start chain on the next step's walk: registered, lane c one cycle behind lane c-1
+        chain_x = [Signal(unsigned(w.coord), name=f"chain_x{c}") for c in range(lanes)]
+        chain_y = [Signal(unsigned(w.coord), name=f"chain_y{c}") for c in range(lanes)]
+        chain_origin = [Signal(address, name=f"chain_origin{c}") for c in range(lanes)]
+        m.d.sync += [chain_x[0].eq(0), chain_y[0].eq(0), chain_origin[0].eq(nxt.origin0)]
+        for c in range(1, lanes):
+            wraps = chain_x[c - 1] + 1 == nxt.width
+            m.d.sync += [
+                chain_x[c].eq(Mux(wraps, 0, chain_x[c - 1] + 1)),
+                chain_y[c].eq(chain_y[c - 1] + wraps),
+                chain_origin[c].eq(chain_origin[c - 1] + Mux(wraps, nxt.chain_wrap_address, nxt.stride)),
             ]
+
+        start_slack = [Signal(slack_shape, name=f"start_slack{c}") for c in range(lanes)]
+        start_row = [Signal(coordinate, name=f"start_row{c}") for c in range(lanes)]
+        start_col = [Signal(coordinate, name=f"start_col{c}") for c in range(lanes)]
+        start_origin = [Signal(address, name=f"start_origin{c}") for c in range(lanes)]
+        slack = [Signal(slack_shape, name=f"slack{c}") for c in range(lanes)]
+        row0 = [Signal(coordinate, name=f"row{c}") for c in range(lanes)]
+        col0 = [Signal(coordinate, name=f"col{c}") for c in range(lanes)]
+        origin = [Signal(address, name=f"origin{c}") for c in range(lanes)]
+        left = Signal(signed(w.count + 1))  # pixels from lane 0 to the map's end
+
+        with m.If(control.load):
+            m.d.sync += left.eq(nxt.pixels)
+        with m.Elif(control.reset):
+            m.d.sync += left.eq(walk.pixels)
+        with m.Elif(control.advance):
+            m.d.sync += left.eq(left - lanes)
+
+        for c in range(lanes):
+            first_slack = Signal(slack_shape, name=f"first_slack{c}")
+            first_row = Signal(coordinate, name=f"first_row{c}")
+            first_col = Signal(coordinate, name=f"first_col{c}")
+            m.d.comb += [
+                first_slack.eq(chain_x[c] + nxt.slack0),
+                first_row.eq(scaled(chain_y[c], nxt.stride) - nxt.pad),
+                first_col.eq(scaled(chain_x[c], nxt.stride) - nxt.pad),
+            ]
+            wrap = ~slack[c][-1]  # slack >= 0: this advance crosses a row end
+            with m.If(control.load):
+                m.d.sync += [
+                    start_slack[c].eq(first_slack), start_row[c].eq(first_row), start_col[c].eq(first_col),
+                    start_origin[c].eq(chain_origin[c]),
+                    slack[c].eq(first_slack), row0[c].eq(first_row), col0[c].eq(first_col), origin[c].eq(chain_origin[c]),
+                ]
+            with m.Elif(control.reset):
+                m.d.sync += [slack[c].eq(start_slack[c]), row0[c].eq(start_row[c]), col0[c].eq(start_col[c]),
+                             origin[c].eq(start_origin[c] + control.base)]
+            with m.Elif(control.advance):
+                m.d.sync += [
+                    slack[c].eq(slack[c] + Mux(wrap, walk.slack_step_wrap, walk.slack_step)),
+                    row0[c].eq(row0[c] + Mux(wrap, walk.row_step_wrap, walk.row_step)),
+                    col0[c].eq(col0[c] + Mux(wrap, walk.col_step_wrap, walk.col_step)),
+                    origin[c].eq(origin[c] + Mux(wrap, walk.address_step_wrap, walk.address_step)),
+                ]
+            m.d.comb += [out.valid[c].eq(left > c), out.origin[c].eq(origin[c]), out.row0[c].eq(row0[c]),
+                         out.col0[c].eq(col0[c])]
         return m
-
-
-def tracker_config(*, width: int, pixels: int, stride: int, pad: int, pitch: int, lanes: int) -> dict:
-    """The TrackerConfig values for a map (computed here, in Python, so hardware never divides)."""
-    dq, dr = divmod(lanes, width)
-    return {
-        "width": width, "pixels": pixels, "stride": stride, "pad": pad, "pitch": pitch,
-        "dq": dq, "dr": dr, "advance_rows_address": dq * stride * pitch, "wrap_address": stride * pitch,
-        "origin0": -pad * pitch - pad, "next_row_address": stride * pitch - stride * (width - 1),
-    }

@@ -2,38 +2,33 @@
 
 A conv layer of N output channels, P output pixels and reduction K = Cin*k*k
 runs ceil(N/rows) x ceil(P/cols) tiles of max(K, rows) steps each (a tile
-shorter than `rows` steps waits for the previous tile's drain), then waits for
-the pipeline to empty. Every access is conflict-free by layout (`layout.py`),
-so nothing stalls and the schedule is exact by construction: with an image
-stream that is always valid and a score stream that is always ready, the
+shorter than `rows` steps waits for the previous tile's drain), then waits
+until its last result has been written (`drain_cycles`). Every step starts
+with one set-up cycle, and at least `prefetch_cycles` after the previous
+step's (the lane walkers find the next step's starts while the current step
+runs). Every figure comes from the pipeline latencies in `latency.py` that the
+RTL is built to; every access is conflict-free by layout (`layout.py`), so
+nothing stalls and the schedule is exact by construction: with an image stream
+that is always valid and a score stream that is always ready, the
 accelerator's cycle counter equals the sum of these cycles (tests/hw check it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from firebrick.hw.latency import (
+    ADD_LATENCY, FETCH_LATENCY, PE_LATENCY, POOL_LATENCY, SETUP_CYCLES, WRITE_LATENCY, WRITEBACK_LATENCY, prefetch_cycles,
+)
 from firebrick.hw.params import ArrayParams
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.graph import Graph
 from firebrick.quant.ops import Add, Concat, Conv, GlobalAvgPool, Input
-
-#: cycles from issuing a step's addresses to its operands entering the array (SRAM read + crossbar)
-FETCH_LATENCY = 2
-#: requantizer pipeline stages
-REQUANT_LATENCY = 2
-#: write crossbar register
-WRITE_LATENCY = 1
-#: the controller's set-up cycle before every step but the first
-SETUP_CYCLES = 1
-#: global pool: cycles from a channel's last read to its score being ready to send
-POOL_RESULT_LATENCY = 4
-#: bypass add: cycles after its last read until its last write has landed
-ADD_DRAIN_CYCLES = 2
 
 
 @dataclass(frozen=True)
@@ -61,10 +56,32 @@ class LayerSchedule:
         return cls(**{k: v for k, v in d.items() if k != "utilization"})
 
 
-def conv_pipeline_latency(params: ArrayParams) -> int:
-    """From the last step's issue to the last result written: fetch, skew + array, drain, requantize, deskew."""
+def conv_drain_cycles(params: ArrayParams, reduction: int, period: int) -> int:
+    """Cycles after a conv's last tile until its last result is written and readable.
+
+    The last reduction step, issued `period - reduction` cycles before the tile ends, reaches the array
+    FETCH_LATENCY later, the bottom-right PE rows - 1 + cols - 1 cycles after that, is done PE_LATENCY
+    later; the column drains `rows` values, each written back WRITEBACK_LATENCY later, the deskew holds
+    column 0 back by cols - 1, and the write is readable WRITE_LATENCY after it is presented.
+    """
     rows, cols = params.rows, params.cols
-    return FETCH_LATENCY + rows + (cols - 1) + (rows - 1) + REQUANT_LATENCY + WRITE_LATENCY + (cols - 1)
+    last_write = FETCH_LATENCY + (rows - 1) + (cols - 1) + PE_LATENCY + rows + WRITEBACK_LATENCY
+    return last_write + WRITE_LATENCY - (period - reduction) - 1
+
+
+def load_drain_cycles() -> int:
+    """After the image's last beat (written as it arrives) until it is readable."""
+    return WRITE_LATENCY - 1
+
+
+def add_drain_cycles() -> int:
+    """After a bypass add's last read until its last result is readable."""
+    return FETCH_LATENCY + ADD_LATENCY + WRITE_LATENCY - 1
+
+
+def pool_channel_cycles(groups: int) -> int:
+    """One channel of the global pool: its reads, the wait for its score, the cycle that sends it."""
+    return groups + FETCH_LATENCY + POOL_LATENCY + 1
 
 
 def codebook_entries(graph: Graph) -> int:
@@ -75,15 +92,20 @@ def codebook_entries(graph: Graph) -> int:
     return max(len(b) for b in books)
 
 
+def conv_period(reduction: int, params: ArrayParams) -> int:
+    """Cycles per tile: the reduction, but at least `rows` (the previous tile's drain) and 2 (the bias word's read)."""
+    return max(reduction, params.rows, 2)
+
+
 def conv_schedule(name: str, op: Conv, out_shape: tuple[int, int, int], params: ArrayParams, table_entries: int = 0) -> LayerSchedule:
     channels, height, width = out_shape
     reduction = op.in_channels * op.kernel**2
     channel_tiles = math.ceil(channels / params.rows)
     pixel_tiles = math.ceil(height * width / params.cols)
-    period = max(reduction, params.rows, 2)  # >= 2: the bias word is read one cycle into a tile
+    period = conv_period(reduction, params)
     # a codebook layer first loads its decode table: one entry a cycle behind the table ROM's read
     table_load = table_entries + 1 if table_entries else 0
-    cycles = SETUP_CYCLES + table_load + channel_tiles * pixel_tiles * period + conv_pipeline_latency(params)
+    cycles = SETUP_CYCLES + table_load + channel_tiles * pixel_tiles * period + conv_drain_cycles(params, reduction, period)
     macs = channels * height * width * reduction
     return LayerSchedule(name, "conv", macs, cycles, channel_tiles, pixel_tiles, reduction, period)
 
@@ -92,18 +114,22 @@ def add_schedule(name: str, shape: tuple[int, int, int], params: ArrayParams) ->
     """Per group of `cols` pixels of a channel: read one input, then the other; writes overlap."""
     channels, height, width = shape
     groups = math.ceil(height * width / params.cols)
-    return LayerSchedule(name, "add", 0, SETUP_CYCLES + channels * groups * 2 + ADD_DRAIN_CYCLES)
+    return LayerSchedule(name, "add", 0, SETUP_CYCLES + channels * groups * 2 + add_drain_cycles())
 
 
 def pool_schedule(name: str, in_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
     """Per channel: read `cols` pixels a cycle, wait for the sum, send the score."""
     channels, height, width = in_shape
     groups = math.ceil(height * width / params.cols)
-    return LayerSchedule(name, "global_avg_pool", 0, SETUP_CYCLES + channels * (groups + POOL_RESULT_LATENCY + 1))
+    return LayerSchedule(name, "global_avg_pool", 0, SETUP_CYCLES + channels * pool_channel_cycles(groups))
 
 
 def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
-    """Every phase of a frame in order: image load, layers, score stream."""
+    """Every phase of a frame in order: image load, layers, score stream; cycles as the frame counter counts them.
+
+    Each phase lasts its own cycles from its set-up to the next phase's, or `prefetch_cycles`, whichever
+    is more; the first phase's set-up starts the frame and is not counted, nor is the end of the last.
+    """
     shapes = infer_shapes(graph)
     table_entries = codebook_entries(graph)
     plan = []
@@ -111,7 +137,8 @@ def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
         if isinstance(op, Input):
             # the image stream carries `cols` pixels of one channel per beat, written like a conv's output
             channels, height, width = op.shape
-            plan.append(LayerSchedule(name, "load", 0, channels * math.ceil(height * width / params.cols)))
+            beats = channels * math.ceil(height * width / params.cols)
+            plan.append(LayerSchedule(name, "load", 0, SETUP_CYCLES + beats + load_drain_cycles()))
         elif isinstance(op, Conv):
             plan.append(conv_schedule(name, op, shapes[name], params, table_entries))
         elif isinstance(op, Add):
@@ -120,7 +147,10 @@ def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:
             plan.append(pool_schedule(name, shapes[graph.inputs(name)[0]], params))
         elif isinstance(op, Concat):
             continue  # free: its inputs wrote at channel offsets
-    return plan
+    least = prefetch_cycles(params.cols)
+    counted = [dataclasses.replace(s, cycles=max(s.cycles, least)) for s in plan[:-1]] + plan[-1:]
+    counted[0] = dataclasses.replace(counted[0], cycles=counted[0].cycles - SETUP_CYCLES)
+    return counted
 
 
 def network_utilization(plan: list[LayerSchedule], params: ArrayParams, *, kinds: tuple[str, ...] | None = None) -> float:

@@ -3,10 +3,11 @@
 Feed it, each cycle, one weight per row (the same reduction step k for all
 rows) with the step's control flags, and one activation per column. Weights
 and flags move right, activations move down, one PE per cycle. When the last
-step of a tile reaches the bottom PE of a column, the column's finished sums
-are captured into a shift chain and leave at the bottom, one per cycle,
-bottom row first, while the PEs already accumulate the next tile. Columns are
-staggered: column c's outputs come c cycles after column 0's.
+step of a tile has finished in the bottom PE of a column (PE_LATENCY cycles
+after reaching it), the column's finished sums are captured into a shift
+chain and leave at the bottom, one per cycle, bottom row first, while the PEs
+already accumulate the next tile. Columns are staggered: column c's outputs
+come c cycles after column 0's.
 
 Tiles may follow each other without gaps when they are at least `rows` steps
 long; `overrun` goes high (and stays) if a capture ever arrives before the

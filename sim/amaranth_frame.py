@@ -14,8 +14,10 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from firebrick.hw.accelerator import Accelerator
-from firebrick.hw.compiler import KIND_CONV, Program
+from firebrick.hw.activity_counters import Counters
+from firebrick.hw.compiler import Program
 from firebrick.hw.packing import image_beats
+from firebrick.hw.program import StepKind
 
 
 @dataclass
@@ -26,6 +28,8 @@ class FrameResult:
     counters: dict[str, int] = field(default_factory=dict)
     conflict: bool = False
     overrun: bool = False
+    #: per finished step: (its node, the cycle its last activation write was presented or None, the cycle it ended)
+    step_ends: list[tuple[str, int | None, int]] = field(default_factory=list)
 
 
 def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_000) -> FrameResult:
@@ -46,9 +50,8 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
         return out
 
     for s in program.steps:
-        if s.kind == KIND_CONV:
-            width = s.out["width"]
-            shapes[s.node] = (s.out_channels, s.out["pixels"] // width, width)
+        if s.kind == StepKind.CONV:
+            shapes[s.node] = (s.out_channels, s.out.pixels // s.out.width, s.out.width)
 
     async def bench(ctx):
         for beat in image_beats(image, program.params.cols):
@@ -57,21 +60,27 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
             await ctx.tick().until(dut.image.ready)
         ctx.set(dut.image.valid, 0)
         ctx.set(dut.scores.ready, 1)
-        for _ in range(max_cycles):
+        last_write = None
+        memory_ports = [getattr(dut.activations, name) for name in dut.activations.write_port_names]
+        for cycle in range(max_cycles):
             await ctx.tick()
             if ctx.get(dut.scores.valid):
                 result.scores.append(ctx.get(dut.scores.payload))
+            if ctx.get(dut.step_done):
+                result.step_ends.append((program.steps[ctx.get(dut.step_index)].node, last_write, cycle))
+                last_write = None
+            if any(ctx.get(port.en) for port in memory_ports):
+                last_write = cycle
             if ctx.get(dut.step_done) and not ctx.get(dut.frame_done):
-                finished = program.steps[ctx.get(dut.step_index) - 1]
-                if finished.kind == KIND_CONV:
+                finished = program.steps[ctx.get(dut.step_index)]
+                if finished.kind == StepKind.CONV:
                     result.layers[finished.node] = read_tensor(ctx, finished.node, shapes[finished.node])
             if ctx.get(dut.frame_done):
                 break
         else:
             raise RuntimeError(f"the accelerator did not finish within {max_cycles} cycles (step {ctx.get(dut.step_index)})")
         counters = ctx.get(dut.counters)
-        result.counters = {name: int(getattr(counters, name)) for name in
-                           ("cycles", "stall_cycles", "mac_ops", "act_reads", "act_writes", "weight_reads", "bias_reads")}
+        result.counters = {name: int(getattr(counters, name)) for name in Counters.members}
         result.conflict, result.overrun = bool(ctx.get(dut.conflict)), bool(ctx.get(dut.overrun))
 
     sim = Simulator(dut)

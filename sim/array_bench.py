@@ -55,7 +55,7 @@ async def array_tiles(dut):
             await sample()
     await FallingEdge(dut.clk)
     dut.ctl.value = 0
-    for _ in range(2 * rows + cols + 4):
+    for _ in range(2 * rows + cols + 8):  # the last tile's drain
         await RisingEdge(dut.clk)
         await sample()
     with open(os.environ["FIREBRICK_RESULT"], "w", encoding="utf-8") as f:

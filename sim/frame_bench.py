@@ -57,14 +57,17 @@ async def _collect_scores(dut, scores: list[int], bits: int) -> None:
         scores.append(unpack_lane(int(dut.scores__payload.value), 0, bits))
 
 
-async def _read_layer(dut, addresses: np.ndarray, lane_bits: int) -> np.ndarray:
+async def _read_layer(dut, addresses: np.ndarray, lane_bits: int, latency: int) -> np.ndarray:
+    """The words at `addresses`, one address a cycle; each word shows on debug_data `latency` cycles later."""
     values = np.zeros(len(addresses), np.int64)
-    for i, address in enumerate(addresses):
+    lag = latency - 1  # the address is taken at the next edge; its word is visible after `latency - 1` more
+    for i in range(len(addresses) + lag):
         await FallingEdge(dut.clk)
-        dut.debug_address.value = int(address)
+        dut.debug_address.value = int(addresses[min(i, len(addresses) - 1)])
         await RisingEdge(dut.clk)
         await ReadOnly()
-        values[i] = unpack_lane(int(dut.debug_data.value), 0, lane_bits)
+        if i >= lag:
+            values[i - lag] = unpack_lane(int(dut.debug_data.value), 0, lane_bits)
     return values
 
 
@@ -134,13 +137,13 @@ async def frames(dut):
                 step = int(dut.step_index.value) if dut.step_index.value.is_resolvable else -1
                 record["hung"] = {"step": step, "step_node": meta["steps"][step] if 0 <= step < len(meta["steps"]) else "?"}
                 break
-            if _high(dut.frame_done):  # the counters hold the frame's totals in this cycle only
+            if _high(dut.frame_done):  # the counters hold the frame's totals from now until the next frame's end
                 counters = int(dut.counters.value)
                 break
-            finished = meta["steps"][int(dut.step_index.value) - 1]
+            finished = meta["steps"][int(dut.step_index.value)]  # paused after this step
             if finished in meta["layers"]:
                 expected = spec[f"expected/{frame}/{finished}"]
-                got = await _read_layer(dut, spec[f"addresses/{finished}"], lane_bits)
+                got = await _read_layer(dut, spec[f"addresses/{finished}"], lane_bits, meta["debug_read_latency"])
                 layers_seen.append(finished)
                 shape = meta["layers"][finished]
                 mismatch = first_mismatch({finished: expected.reshape(shape)}, {finished: got.reshape(shape)}, [finished])

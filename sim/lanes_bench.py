@@ -1,9 +1,10 @@
 """cocotb unit bench of the conv address generator (the per-lane pixel trackers) on Verilator or Icarus.
 
-`run_lanes_bench` generates `RasterLanes` Verilog, configures it for a map
-(stride, padding, pitch), resets it and advances it tile by tile; the bench
-records every lane's (valid, origin, row0, col0), which tests compare with
-the direct computation from the pixel index.
+`run_lanes_bench` generates `RasterLanes` Verilog, gives it a map's walk
+(stride, padding, pitch) as the next step's, lets the start chain settle,
+loads it and advances it tile by tile; the bench records every lane's
+(valid, origin, row0, col0), which tests compare with the direct computation
+from the pixel index.
 """
 
 from __future__ import annotations
@@ -27,21 +28,25 @@ async def lanes(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await Timer(1, unit="ns")
     dut.rst.value = 1
-    dut.config.value = spec["config_word"]
-    dut.reset.value = 0
-    dut.advance.value = 0
+    dut.walk.value = spec["walk_word"]
+    dut.next_walk.value = spec["walk_word"]
+    dut.control__load.value = 0
+    dut.control__reset.value = 0
+    dut.control__advance.value = 0
+    dut.control__base.value = 0
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
+    await ClockCycles(dut.clk, n + 1)  # the start chain settles, one lane a cycle
     await FallingEdge(dut.clk)
-    dut.reset.value = 1
+    dut.control__load.value = 1
     await RisingEdge(dut.clk)
     await FallingEdge(dut.clk)
-    dut.reset.value = 0
+    dut.control__load.value = 0
     seen = []
     for _ in range(steps):
         await ReadOnly()
-        valid, origin = int(dut.valid.value), int(dut.origin.value)
-        row0, col0 = int(dut.row0.value), int(dut.col0.value)
+        valid, origin = int(dut.positions__valid.value), int(dut.positions__origin.value)
+        row0, col0 = int(dut.positions__row0.value), int(dut.positions__col0.value)
         seen.append([
             [valid >> c & 1, unpack_lane(origin, c * spec["address_bits"], spec["address_bits"]),
              unpack_lane(row0, c * spec["coord_bits"], spec["coord_bits"]),
@@ -49,27 +54,31 @@ async def lanes(dut):
             for c in range(n)
         ])
         await FallingEdge(dut.clk)
-        dut.advance.value = 1
+        dut.control__advance.value = 1
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
-        dut.advance.value = 0
+        dut.control__advance.value = 0
     Path(os.environ["FIREBRICK_RESULT"]).write_text(json.dumps(seen))
 
 
-def run_lanes_bench(lanes: int, config: dict, steps: int, *, simulator: str, build_dir: Path) -> list:
+def run_lanes_bench(lanes: int, walk, widths, steps: int, *, simulator: str, build_dir: Path) -> list:
+    """Walk `walk` (a `RasterWalk`) for `steps` advances; every lane's (valid, origin, row0, col0) per step."""
+    import dataclasses
+
     from amaranth.back import verilog
 
-    from firebrick.hw.raster_lanes import ADDRESS_BITS, COORD_BITS, RasterLanes, TrackerConfig
+    from firebrick.hw.program import walk_layout
+    from firebrick.hw.raster_lanes import RasterLanes
     from firebrick.sim.verilator_runner import run_cocotb
 
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / "raster_lanes.v"
-    source.write_text(verilog.convert(RasterLanes(lanes), name="raster_lanes", emit_src=False))
-    word = TrackerConfig.const(config).as_value().value
+    source.write_text(verilog.convert(RasterLanes(lanes=lanes, widths=widths), name="raster_lanes", emit_src=False))
+    word = walk_layout(widths).const(dataclasses.asdict(walk)).as_value().value
     with tempfile.TemporaryDirectory(prefix="firebrick-lanes-") as tmp:
         stimulus, result = Path(tmp) / "lanes.json", Path(tmp) / "result.json"
-        stimulus.write_text(json.dumps({"lanes": lanes, "steps": steps, "config_word": word,
-                                        "address_bits": ADDRESS_BITS, "coord_bits": COORD_BITS + 2}))
+        stimulus.write_text(json.dumps({"lanes": lanes, "steps": steps, "walk_word": word,
+                                        "address_bits": widths.address + 1, "coord_bits": widths.coord + 2}))
         run_cocotb(verilog=source, toplevel="raster_lanes", test_module="firebrick.sim.lanes_bench",
                    build_dir=build_dir / f"sim_{simulator}", simulator=simulator,
                    extra_env={"FIREBRICK_LANES": str(stimulus), "FIREBRICK_RESULT": str(result)})

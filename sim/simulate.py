@@ -21,9 +21,10 @@ from firebrick.atomic import write_atomic
 from firebrick.boards.board import load_board
 from firebrick.boards.manifest import BuildManifest, load_build
 from firebrick.errors import FirebrickError
-from firebrick.hw.accelerator import Counters
-from firebrick.hw.compiler import KIND_ADD, KIND_CONV
+from firebrick.hw.accelerator import DEBUG_READ_LATENCY
+from firebrick.hw.activity_counters import Counters
 from firebrick.hw.packing import image_beats
+from firebrick.hw.program import StepKind
 from firebrick.quant.executor import quantize_images, run_int
 from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
@@ -31,16 +32,16 @@ from firebrick.sim.verilator_runner import run_cocotb
 
 def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int) -> None:
     lanes = program.params.cols
-    conv_like = [s for s in program.steps if s.kind in (KIND_CONV, KIND_ADD)]
+    conv_like = [s for s in program.steps if s.kind in (StepKind.CONV, StepKind.ADD)]
     arrays: dict[str, np.ndarray] = {"beats": np.array([image_beats(img, lanes) for img in images_int], np.int64)}
     layers = {}
     memory = program.memory
     for s in conv_like:
         tensor, offset = memory.destinations[s.node]
         layout = memory.layouts[tensor]
-        channels = s.out_channels if s.kind == KIND_CONV else s.channels
-        width = s.out["width"]
-        height = s.out["pixels"] // width
+        channels = s.out_channels if s.kind == StepKind.CONV else s.channels
+        width = s.out.width
+        height = s.out.pixels // width
         c, y, x = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width), indexing="ij")
         arrays[f"addresses/{s.node}"] = layout.address(offset + c, y, x).ravel().astype(np.int64)
         layers[s.node] = [channels, height, width]
@@ -52,7 +53,7 @@ def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int
         "frames": len(images_int), "checked_frames": checked, "lane_bits": program.params.lane_act_bits,
         "score_bits": program.params.lane_act_bits + 1, "steps": [s.node for s in program.steps], "layers": layers,
         "counters": {name: [Counters[name].offset, Counters[name].shape.width] for name in Counters.members},
-        "watchdog_cycles": watchdog,
+        "watchdog_cycles": watchdog, "debug_read_latency": DEBUG_READ_LATENCY,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)

@@ -1,5 +1,5 @@
 """Shared test set-up: one torch thread (faster on 2 cores), fixed seeds, checkpoints trained once per session,
-and small quantized networks (random weights) for hardware tests that need no training."""
+and small quantized networks (random weights and biases) for hardware tests that need no training."""
 
 import numpy as np
 import pytest
@@ -54,6 +54,10 @@ SMALL = SqueezeNetMeta(
 def _graph(meta, name):
     torch.manual_seed(0)
     model = FireNet(generate(meta, name=name)).eval()
+    with torch.no_grad():  # non-zero biases, so that the hardware's bias path is exercised (training starts them at 0)
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d) and module.bias is not None:
+                module.bias.uniform_(-0.2, 0.2)
     graph = canonicalize(lower_torch(model, (1, 8, 8)))
     images = torch.rand(32, 1, 8, 8)
     return quantize_graph(graph, calibrate(graph, images), QuantConfig())

@@ -1,10 +1,13 @@
 """The whole accelerator, one frame in Amaranth's simulator, against the golden executor on every layer."""
 
+import numpy as np
 import pytest
 import torch
 
 from firebrick.hw.compiler import compile_graph
+from firebrick.hw.latency import WRITE_LATENCY
 from firebrick.hw.params import ArrayParams, HardwareParamError
+from firebrick.hw.program import StepKind
 from firebrick.hw.schedule import predict_activity
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.datasets import load_dataset
@@ -28,8 +31,11 @@ def check_frame(graph, params, image):
     assert mismatch is None, str(mismatch)
     assert result.scores == golden[graph.output].ravel().tolist()
     assert not result.conflict and not result.overrun
-    assert set(result.layers) == {s.node for s in program.steps if s.kind == 1}
+    assert set(result.layers) == {s.node for s in program.steps if s.kind == StepKind.CONV}
     assert result.counters == predict_activity(graph, params)  # the activity model is exact
+    # every step ends exactly when its last write has landed: the drains are neither short nor long
+    ends = [(node, last, end) for node, last, end in result.step_ends if last is not None]
+    assert ends and all(end == last + WRITE_LATENCY for _, last, end in ends), ends
     return program, result
 
 
@@ -114,3 +120,14 @@ def test_compiler_refuses_what_the_rtl_cannot_run(tiny_checkpoint):
     wide = quantize_graph(plain, calibrate(plain, data.tensors("train")[0][:32]), QuantConfig(weight_bits=12, acc_bits=32))
     with pytest.raises(HardwareParamError, match="has 12-bit weights; the array multiplies 8-bit weights"):
         compile_graph(wide, ArrayParams(rows=4, cols=4))
+
+
+def test_steps_shorter_than_the_prefetch_wait_for_the_next_steps_lane_starts(small_graph):
+    """16 lanes on 8x8 maps: the image is 4 beats, over before the lane walkers have found conv1's starts."""
+    from firebrick.hw.latency import prefetch_cycles
+
+    params = ArrayParams(rows=2, cols=16)
+    image = quantize_images(small_graph, np.random.default_rng(1).random((1, 1, 8, 8)).astype(np.float32))[0]
+    program, result = check_frame(small_graph, params, image)
+    assert program.schedule[0].cycles + 1 == prefetch_cycles(16)  # the load (and its uncounted set-up) waited
+    assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)

@@ -7,7 +7,8 @@ import pytest
 
 from firebrick.hw.layout import plan_layouts, storage_owner
 from firebrick.hw.params import ArrayParams
-from firebrick.hw.schedule import SETUP_CYCLES, conv_pipeline_latency, network_utilization, plan_schedule
+from firebrick.hw.latency import SETUP_CYCLES, prefetch_cycles
+from firebrick.hw.schedule import conv_drain_cycles, network_utilization, plan_schedule
 from firebrick.models.design_space import generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.zoo import TINY32, build_model, model_spec
@@ -90,13 +91,24 @@ def test_conv_schedule_counts_tiles_and_steps():
     plan = {s.node: s for s in plan_schedule(graph, params)}
     conv1 = plan["conv1"]  # 16 channels, 16x16 pixels, K = 9 (1 channel x 3x3)
     assert (conv1.channel_tiles, conv1.pixel_tiles, conv1.reduction, conv1.period) == (2, 32, 9, 9)
-    assert conv1.cycles == SETUP_CYCLES + 2 * 32 * 9 + conv_pipeline_latency(params)
+    # after the last tile: fetch 4 + through the array 7 + 7 + PE 2 + drain 8 + write-back 5 + write 2, less one
+    assert conv_drain_cycles(params, 9, 9) == 4 + 7 + 7 + 2 + 8 + 5 + 2 - 1 == 34
+    assert conv1.cycles == SETUP_CYCLES + 2 * 32 * 9 + 34
     assert conv1.macs == 16 * 256 * 9
     squeeze = plan["fire2.squeeze"]  # K = 16 >= rows
     assert squeeze.period == 16 and squeeze.channel_tiles == 1
     e1 = plan["fire2.expand1x1"]  # K = 8 = rows: no wait
     assert e1.period == 8
-    assert plan["input"].kind == "load" and plan["input"].cycles == math.ceil(32 * 32 / 8)
+    # the image's beats and one cycle for the last write to land (the load's set-up starts the frame, uncounted)
+    assert plan["input"].kind == "load" and plan["input"].cycles == math.ceil(32 * 32 / 8) + 1
+
+
+def test_a_step_lasts_at_least_the_prefetch_of_the_next(small_graph):
+    params = ArrayParams(rows=2, cols=16)
+    plan = plan_schedule(small_graph, params)
+    # the 8x8 image is 4 beats on 16 lanes: the load is over before the walkers have the first conv's starts
+    assert plan[0].kind == "load" and plan[0].cycles == prefetch_cycles(16) - SETUP_CYCLES
+    assert all(s.cycles >= prefetch_cycles(16) for s in plan[1:-1])
 
 
 def test_utilization_of_the_default_model_on_8x8_is_above_90_percent():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
+from firebrick.hw.latency import PE_LATENCY
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.pe import PEModel, ProcessingElement
 from firebrick.hw.skew import SkewBuffer
@@ -26,16 +27,19 @@ def test_pe_matches_its_model_including_wrap():
     model = PEModel(acc_bits=16)
 
     async def bench(ctx):
-        for w, x, valid, first, last in steps:
+        expected = []  # (done, hold) of the model, shown PE_LATENCY cycles after the step's operands
+        for w, x, valid, first, last in steps + [(0, 0, False, False, False)] * PE_LATENCY:
             ctx.set(dut.w_in, w)
             ctx.set(dut.x_in, x)
             ctx.set(dut.ctl_in, {"valid": valid, "first": first, "last": last})
-            finished = model.step(w, x, valid, first, last)
+            expected.append((model.step(w, x, valid, first, last), model.hold))
             await ctx.tick()
-            assert ctx.get(dut.done) == finished
-            if finished:
-                assert ctx.get(dut.hold) == model.hold
-            assert (ctx.get(dut.w_out), ctx.get(dut.x_out)) == (w, x)
+            assert (ctx.get(dut.w_out), ctx.get(dut.x_out)) == (w, x)  # passed on after one cycle
+            if len(expected) >= PE_LATENCY:
+                finished, hold = expected[-PE_LATENCY]
+                assert ctx.get(dut.done) == finished
+                if finished:
+                    assert ctx.get(dut.hold) == hold
 
     run(dut, bench)
 
@@ -85,7 +89,7 @@ def drive_tiles(params, tiles, gap=0):
             for _ in range(gap):
                 await step()
         ctx.set(dut.ctl, {"valid": 0, "first": 0, "last": 0})
-        for _ in range(2 * params.rows + params.cols + 4):
+        for _ in range(2 * params.rows + params.cols + PE_LATENCY + 4):
             await step()
         overrun.append(ctx.get(dut.overrun))
 
@@ -118,7 +122,8 @@ def test_array_computes_tile_products_back_to_back(rows, cols):
     # the drain keeps pace: every column emits one value per cycle while draining, staggered by column
     starts = {c: min(cycle for cycle, col, _, _ in outputs if col == c) for c in range(cols)}
     assert all(starts[c] == starts[0] + c for c in range(cols))
-    assert starts[0] == k_lens[0] + rows  # last step enters at k-1, reaches the bottom row, captured, emitted
+    # the last step enters at k-1, reaches the bottom row (rows - 1), is done PE_LATENCY later, then emitted
+    assert starts[0] == k_lens[0] - 1 + rows - 1 + PE_LATENCY + 1
 
 
 def test_tiles_shorter_than_the_rows_overrun_the_drain():

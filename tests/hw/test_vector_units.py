@@ -1,16 +1,22 @@
-"""Requantizer, codebook decoder, bypass add and global pool against the golden executor's arithmetic."""
+"""The requantizer core, codebook decoder, bypass add and global pool against the golden executor's arithmetic."""
 
 import numpy as np
 import pytest
+from amaranth import signed
 from amaranth.sim import Simulator
 
+from firebrick.hw.bypass_add import BypassAdd
 from firebrick.hw.codebook_decoder import CodebookDecoder
+from firebrick.hw.global_pool import GlobalPool
+from firebrick.hw.latency import ADD_LATENCY, POOL_LATENCY, ROUND_SHIFT_CLIP_LATENCY
 from firebrick.hw.params import ArrayParams
-from firebrick.hw.requantize import Requantizer, shift_range
-from firebrick.hw.vector_ops import BypassAdd, GlobalPoolUnit
-from firebrick.quant.fixed_point import round_shift, wrap
+from firebrick.hw.program import ProgramWidths
+from firebrick.hw.requantize import conv_shift_range
+from firebrick.hw.round_shift_clip import RoundShiftClip, round_shift_clip, rounding_constant
+from firebrick.quant.fixed_point import round_shift
 
 PARAMS = ArrayParams(acc_bits=24)
+WIDTHS = ProgramWidths(address=10, coord=5, count=8, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
 
 
 def run(dut, bench):
@@ -20,36 +26,54 @@ def run(dut, bench):
     sim.run()
 
 
-def clip_reference(value, shift, lo, hi):
-    return int(np.clip(round_shift(np.array([value]), shift)[0], lo, hi))
-
-
-def test_requantizer_matches_the_executor_in_every_corner():
-    dut = Requantizer(PARAMS)
+def test_round_shift_clip_matches_the_executor_in_every_corner():
+    low, high = conv_shift_range(PARAMS)
+    dut = RoundShiftClip(value_bits=24, max_right=high, max_left=-low, out_bits=10, shift_shape=signed(7), round_bits=24)
     rng = np.random.default_rng(0)
-    low, high = shift_range(PARAMS)
-    cases = [(2**23 - 1, 2**23 - 1, 0, -128, 127), (-(2**23), -1, 0, -128, 127), (5, 0, 1, 0, 255), (-5, 0, 1, -128, 127),
-             (7, 0, 2, 0, 255), (-6, 0, 2, -128, 127), (3, 0, low, -128, 127), (-1, 0, low, -128, 127), (0, 0, low, -128, 127),
-             (123456, 0, high, -128, 127), (-123456, 0, high, -128, 127)]
+    cases = [(2**23 - 1, 0, -128, 127), (-(2**23), 0, -128, 127), (5, 1, 0, 255), (-5, 1, -128, 127), (7, 2, 0, 255),
+             (-6, 2, -128, 127), (3, low, -128, 127), (-1, low, -128, 127), (0, low, -128, 127), (2**23 - 1, high, -128, 127),
+             (-(2**23), high, -128, 127), (-(2**22), high - 1, -128, 127)]
     for _ in range(400):
         lo, hi = [(-128, 127), (0, 255), (0, 127), (-8, 7), (0, 15)][rng.integers(5)]
-        cases.append((int(rng.integers(-(2**23), 2**23)), int(rng.integers(-(2**20), 2**20)), int(rng.integers(low, high + 1)), lo, hi))
+        cases.append((int(rng.integers(-(2**23), 2**23)), int(rng.integers(low, high + 1)), lo, hi))
 
     async def bench(ctx):
-        for acc, bias, shift, lo, hi in cases:
-            ctx.set(dut.acc, acc)
-            ctx.set(dut.bias, bias)
-            ctx.set(dut.shift, shift)
-            ctx.set(dut.lo, lo)
-            ctx.set(dut.hi, hi)
+        for value, shift, lo, hi in cases:  # each case held for the pipeline's depth
+            for name, v in (("value", value), ("shift", shift), ("round", rounding_constant(shift)), ("lo", lo), ("hi", hi)):
+                ctx.set(getattr(dut, name), v)
             ctx.set(dut.valid, 1)
-            await ctx.tick()
-            await ctx.tick()
-            total = int(wrap(np.array([acc + bias]), 24)[0])
-            assert ctx.get(dut.out_valid)
-            assert ctx.get(dut.out) == clip_reference(total, shift, lo, hi), (acc, bias, shift, lo, hi)
+            await ctx.tick().repeat(ROUND_SHIFT_CLIP_LATENCY)
+            expected = int(np.clip(round_shift(np.array([value]), shift)[0], lo, hi))
+            assert ctx.get(dut.out_valid) and ctx.get(dut.out) == expected, (value, shift, lo, hi)
+            assert round_shift_clip(value, shift, lo, hi) == expected  # the reference model is the executor's
 
     run(dut, bench)
+
+
+def test_round_shift_clip_pipeline_with_layer_constants():
+    """One layer's constants, values streaming: each result ROUND_SHIFT_CLIP_LATENCY cycles after its value."""
+    low, high = conv_shift_range(PARAMS)
+    for shift, lo, hi in [(7, 0, 255), (1, -128, 127), (0, -128, 127), (-3, -128, 127), (high, -128, 127), (low, 0, 255)]:
+        dut = RoundShiftClip(value_bits=24, max_right=high, max_left=-low, out_bits=10, shift_shape=signed(7), round_bits=24)
+        values = [int(v) for v in np.random.default_rng(shift + 50).integers(-(2**23), 2**23, 60)] + [2**23 - 1, -(2**23), 0, 1, -1]
+        seen = []
+
+        async def bench(ctx):
+            ctx.set(dut.shift, shift)
+            ctx.set(dut.round, rounding_constant(shift))
+            ctx.set(dut.lo, lo)
+            ctx.set(dut.hi, hi)
+            for t in range(len(values) + ROUND_SHIFT_CLIP_LATENCY):
+                ctx.set(dut.value, values[t] if t < len(values) else 0)
+                ctx.set(dut.valid, t < len(values))
+                await ctx.tick()
+                if ctx.get(dut.out_valid):
+                    seen.append((t, ctx.get(dut.out)))
+
+        run(dut, bench)
+        expected = [int(np.clip(round_shift(np.array([v]), shift)[0], lo, hi)) for v in values]
+        assert [v for _, v in seen] == expected, shift
+        assert seen[0][0] == ROUND_SHIFT_CLIP_LATENCY - 1  # visible after the 3rd edge from its value
 
 
 def test_codebook_decoder_looks_up_every_lane():
@@ -79,63 +103,100 @@ def test_codebook_decoder_checks_its_parameters():
         CodebookDecoder(index_bits=9, weight_bits=8, lanes=1)
 
 
-def test_bypass_add_matches_the_executor():
-    lanes = 4
-    dut = BypassAdd(PARAMS, lanes)
+def operands(x, **tag):
+    return {"x": [int(v) for v in x], "tag": {"conv": {"valid": 0, "first": 0, "last": 0},
+                                              "pool": {"valid": tag.get("pool_valid", 0), "last": tag.get("pool_last", 0)},
+                                              "add_a": tag.get("add_a", 0), "add_b": tag.get("add_b", 0)}}
+
+
+def test_bypass_add_matches_the_executor_and_writes_where_the_positions_said():
+    params = ArrayParams(rows=4, cols=4, acc_bits=24)
+    dut = BypassAdd(params, WIDTHS)
     rng = np.random.default_rng(2)
+    groups = []
+    for g in range(40):
+        a, b = rng.integers(-256, 256, 4), rng.integers(-256, 256, 4)
+        groups.append((a, b, [int(v) for v in rng.integers(0, 900, 4)], int(rng.integers(0, 16))))
+    align_a, align_b, shift, lo, hi = 3, 0, 2, -128, 127
+    writes = []
 
     async def bench(ctx):
-        for _ in range(200):
-            a = rng.integers(-256, 256, lanes)
-            b = rng.integers(-256, 256, lanes)
-            align_a, align_b = int(rng.integers(0, 6)), int(rng.integers(0, 6))
-            shift = int(rng.integers(-4, 9))
-            lo, hi = [(-128, 127), (0, 255)][rng.integers(2)]
-            for name, value in (("align_a", align_a), ("align_b", align_b), ("shift", shift), ("lo", lo), ("hi", hi)):
-                ctx.set(getattr(dut, name), value)
-            ctx.set(dut.a, [int(v) for v in a])
-            ctx.set(dut.b, [int(v) for v in b])
-            ctx.set(dut.valid, 1)
+        for name, value in (("align_a", align_a), ("align_b", align_b), ("shift", shift), ("round", rounding_constant(shift)),
+                            ("lo", lo), ("hi", hi)):
+            ctx.set(getattr(dut, name), value)
+        # as in the accelerator: positions go in as the second input is read; lanes arrive FETCH_LATENCY later
+        from firebrick.hw.latency import FETCH_LATENCY
+        schedule = {}
+        for g, (a, b, pos, valid) in enumerate(groups):
+            schedule[2 * g] = ("read_a", None)
+            schedule[2 * g + 1] = ("read_b", (pos, valid))
+        for t in range(2 * len(groups) + FETCH_LATENCY + ADD_LATENCY + 2):
+            kind, positions = schedule.get(t, (None, None))
+            if positions:
+                ctx.set(dut.positions, positions[0])
+                ctx.set(dut.lane_valid, positions[1])
+            arriving = schedule.get(t - FETCH_LATENCY, (None, None))[0]
+            g = (t - FETCH_LATENCY) // 2
+            if arriving == "read_a":
+                ctx.set(dut.operands.payload, operands(groups[g][0], add_a=1))
+            elif arriving == "read_b":
+                ctx.set(dut.operands.payload, operands(groups[g][1], add_b=1))
+            ctx.set(dut.operands.valid, arriving is not None)
             await ctx.tick()
-            total = (a << align_a) + (b << align_b)
-            expected = np.clip(round_shift(total, shift), lo, hi)
-            assert [ctx.get(dut.out[lane]) for lane in range(lanes)] == expected.tolist()
+            en = ctx.get(dut.write.en)
+            for lane in range(4):
+                if en >> lane & 1:
+                    writes.append((t, ctx.get(dut.write.addr[lane]), ctx.get(dut.write.data[lane])))
 
     run(dut, bench)
+    expected = []
+    for g, (a, b, pos, valid) in enumerate(groups):
+        total = (a << align_a) + (b << align_b)
+        out = np.clip(round_shift(total, shift), lo, hi)
+        for lane in range(4):
+            if valid >> lane & 1:
+                # b's lanes are visible at 2g + 1 + FETCH_LATENCY; the result ADD_LATENCY after, read after that tick
+                expected.append((2 * g + 1 + 4 + ADD_LATENCY - 1, pos[lane], int(out[lane])))
+    assert writes == expected
 
 
 @pytest.mark.parametrize("area, in_frac, out_frac", [(16, 5, 3), (49, 4, 4), (4, 0, 2)])
-def test_global_pool_unit_matches_the_executor(area, in_frac, out_frac):
+def test_global_pool_matches_the_executor(area, in_frac, out_frac):
     from firebrick.quant.quantize import _pool_params
 
+    params = ArrayParams(rows=4, cols=4, acc_bits=24)
     lanes = 4
     multiplier, shift = _pool_params(area, in_frac, out_frac)
-    dut = GlobalPoolUnit(PARAMS, lanes)
+    dut = GlobalPool(params)
     rng = np.random.default_rng(area)
     channels = [rng.integers(0, 256, area) for _ in range(3)]
     results = []
 
     async def bench(ctx):
-        ctx.set(dut.multiplier, multiplier)
-        ctx.set(dut.shift, shift)
-        ctx.set(dut.lo, -128)
-        ctx.set(dut.hi, 127)
+        for name, value in (("multiplier", multiplier), ("shift", shift), ("round", rounding_constant(shift)), ("lo", -128), ("hi", 127)):
+            ctx.set(getattr(dut, name), value)
+        t = 0
+        last_cycle = []
         for values in channels:
             chunks = [values[i : i + lanes] for i in range(0, area, lanes)]
-            for n, chunk in enumerate(chunks):
-                ctx.set(dut.x, [int(v) for v in chunk] + [99] * (lanes - len(chunk)))  # junk in masked lanes
-                ctx.set(dut.mask, (1 << len(chunk)) - 1)
-                ctx.set(dut.valid, 1)
-                ctx.set(dut.last, n == len(chunks) - 1)
+            for n, chunk in enumerate(chunks):  # lanes beyond the map arrive as zeros (the fetch masks them)
+                ctx.set(dut.operands.payload, operands(list(chunk) + [0] * (lanes - len(chunk)), pool_valid=1,
+                                                        pool_last=n == len(chunks) - 1))
+                ctx.set(dut.operands.valid, 1)
                 await ctx.tick()
-                if ctx.get(dut.out_valid):
-                    results.append(ctx.get(dut.out))
-            ctx.set(dut.valid, 0)
-        for _ in range(2):
+                if n == len(chunks) - 1:
+                    last_cycle.append(t)
+                t += 1
+                if ctx.get(dut.score_valid):
+                    results.append((t - 1, ctx.get(dut.score)))
+        ctx.set(dut.operands.valid, 0)
+        for _ in range(POOL_LATENCY + 1):
             await ctx.tick()
-            if ctx.get(dut.out_valid):
-                results.append(ctx.get(dut.out))
+            t += 1
+            if ctx.get(dut.score_valid):
+                results.append((t - 1, ctx.get(dut.score)))
+        assert [c for c, _ in results] == [c + POOL_LATENCY - 1 for c in last_cycle]
 
     run(dut, bench)
     expected = [int(np.clip(round_shift(np.array([v.sum() * multiplier]), shift)[0], -128, 127)) for v in channels]
-    assert results == expected
+    assert [v for _, v in results] == expected

@@ -1,0 +1,42 @@
+"""Pipeline latencies of the accelerator, named once: the RTL is built to them and the schedule counts with them.
+
+Every figure is in clock cycles. Each component that owns a latency builds
+exactly that many register stages and its test measures it; `schedule.py`
+derives every step's cycle count from these numbers, and the whole-frame tests
+hold the RTL's cycle counter equal to the schedule.
+"""
+
+from __future__ import annotations
+
+#: activation SRAM read: lane addresses visible at cycle t -> bank crossbar into the SRAM address (t) ->
+#: SRAM data out (t + 1) into a register -> lane data selected from the banks, visible at t + 2
+ACTIVATION_READ_LATENCY = 2
+#: operand fetch: command at t -> lane address register -> SRAM read -> mask register: lanes visible at t + 4
+FETCH_LATENCY = 1 + ACTIVATION_READ_LATENCY + 1
+#: weight path: weight address at t -> SRAM -> data register [-> codebook decode] -> padded to FETCH_LATENCY
+WEIGHT_LATENCY = FETCH_LATENCY
+#: a PE: operands visible at t -> product register -> accumulator: the finished sum is `done` at t + 2
+PE_LATENCY = 2
+#: the requantizer core shared by write-back, bypass add and pool: + rounding constant, shift, clip
+ROUND_SHIFT_CLIP_LATENCY = 3
+#: conv write-back: a drained sum visible at t -> input register (bias, address) -> wrap(acc + bias) -> core
+WRITEBACK_LATENCY = 2 + ROUND_SHIFT_CLIP_LATENCY
+#: activation write: presented at t -> lane register -> bank crossbar into the SRAM; readable from t + 2
+WRITE_LATENCY = 2
+#: bypass add: second input's lanes visible at t -> aligned -> summed -> core
+ADD_LATENCY = 2 + ROUND_SHIFT_CLIP_LATENCY
+#: global pool: a channel's last lanes visible at t -> lane sum -> accumulated -> product halves -> product -> core
+POOL_LATENCY = 4 + ROUND_SHIFT_CLIP_LATENCY
+#: activity counters: events registered, reduced to counts (registered), accumulated: totals final this many cycles after an event
+COUNTER_LATENCY = 3
+#: the controller's cycle between two steps (the next step's descriptor and lane starts are loaded)
+SETUP_CYCLES = 1
+
+
+def prefetch_cycles(cols: int) -> int:
+    """Fewest cycles from one step's set-up to the next: the next descriptor's register, then one lane per cycle.
+
+    The lane walkers' start positions for the next step are found by a registered chain, lane c from
+    lane c - 1 (no division in hardware), while the current step runs.
+    """
+    return 2 + cols
