@@ -20,6 +20,9 @@ from firebrick.boards.energy_table import EnergyTable
 BOARDS_DIR = Path(__file__).parent
 DEFAULT_BOARD = "ulx3s"
 KINDS = ("fpga", "asic")
+#: where a board file's clock comes from: the board's oscillator as it is, a PLL clock that place-and-route
+#: met for the default design, or an assumption (no open timing flow)
+CLOCK_BASES = ("oscillator", "measured", "assumed")
 #: the Yosys synthesis command per family (ASICs have none here)
 SYNTH_COMMANDS = {"ecp5": "synth_ecp5", "ice40": "synth_ice40", "xc7": "synth_xilinx", "xcup": "synth_xilinx"}
 PLACE_ROUTE_TOOLS = ("nextpnr-ecp5", "nextpnr-ice40")
@@ -115,6 +118,8 @@ class Board:
     toolchain: Toolchain | None = None
     #: the board's oscillator, where the default clock comes from a PLL
     oscillator_mhz: float | None = None
+    #: what `clock_mhz` is: "oscillator", "measured" (a PLL clock the default design met) or "assumed"
+    clock_basis: str = "assumed"
     #: the file's stem and the file the board was read from (set by the loader)
     name: str = ""
     source: str = ""
@@ -125,6 +130,8 @@ class Board:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if self.clock_mhz <= 0:
             raise ValueError(f"clock_mhz must be positive, not {self.clock_mhz}")
+        if self.clock_basis not in CLOCK_BASES:
+            raise ValueError(f"clock_basis must be one of {', '.join(CLOCK_BASES)}, not {self.clock_basis!r}")
         if self.kind == "fpga":
             if self.family not in SYNTH_COMMANDS:
                 raise ValueError(f"family must be one of {', '.join(SYNTH_COMMANDS)} for an FPGA, not {self.family!r}")

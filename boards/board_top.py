@@ -1,5 +1,8 @@
 """The accelerator on a real board: images in and class scores out over the board's USB serial port.
 
+The accelerator's clock comes from the board's oscillator through the FPGA's
+PLL (`pll.py`) when a PLL setting is given, else from the oscillator itself.
+
 Protocol (8N1, `BAUD` baud): the host sends the image as the accelerator's
 stream beats (channel by channel, `cols` pixels per beat, the last beat of a
 channel padded with zeros), each pixel as two bytes, little-endian two's
@@ -17,6 +20,7 @@ from amaranth.build import ResourceError
 from amaranth.hdl import Elaboratable, Module, Mux, Signal, signed
 from amaranth.lib import data, io
 
+from firebrick.boards.pll import ClockGenerator, PllConfig
 from firebrick.boards.uart import UartRx, UartTx
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.compiler import Program
@@ -25,12 +29,18 @@ BAUD = 115_200
 
 
 class BoardTop(Elaboratable):
-    """`Accelerator` + UART. With `platform` None (simulation) the pins are the attributes `rx`, `tx`, `leds`."""
+    """`Accelerator` + UART (+ the PLL). With `platform` None (simulation) the pins are the attributes `rx`, `tx`, `leds`.
 
-    def __init__(self, program: Program, clock_hz: float, baud: int = BAUD, led_count: int = 8) -> None:
+    `clock_hz` is the accelerator's clock: the PLL's output when `pll` is given, else the oscillator's.
+    """
+
+    def __init__(self, program: Program, clock_hz: float, baud: int = BAUD, led_count: int = 8,
+                 pll: PllConfig | None = None) -> None:
         if program.params.lane_act_bits + 1 > 16:
             raise ValueError(f"the UART protocol carries 16-bit pixels and scores; {program.params.act_bits}-bit activations need more")
-        self.program = program
+        if pll is not None and abs(pll.output_mhz * 1e6 - clock_hz) > 1:
+            raise ValueError(f"clock_hz {clock_hz:g} is not the PLL's output ({pll.output_mhz:g} MHz)")
+        self.program, self.pll = program, pll
         self.divisor = round(clock_hz / baud)
         self.rx = Signal(init=1)
         self.tx = Signal(init=1)
@@ -42,6 +52,8 @@ class BoardTop(Elaboratable):
         m.submodules.accelerator = acc = Accelerator(self.program)
         m.submodules.uart_rx = rx = UartRx(self.divisor)
         m.submodules.uart_tx = tx = UartTx(self.divisor)
+        if platform is not None and self.pll is not None:
+            m.submodules.clock = ClockGenerator(self.pll)
         if platform is not None:
             uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
             m.submodules.rx_pin = rx_pin = io.Buffer("i", uart.rx)

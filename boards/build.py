@@ -63,6 +63,7 @@ def build_accelerator(
     source = graph.op(graph.input)
     manifest = BuildManifest(
         model=graph.name, board=board.name, board_file=board.source, clock_mhz=board.clock_mhz,
+        clock_basis=board.clock_basis,
         params=params, codebook_bits=program.codebook_bits, memories=tuple(memories), fit_estimate=fit,
         image=ImagePort(params.cols, params.lane_act_bits, tuple(source.shape), str(source.fmt)),
         scores=ScorePort(program.num_classes, params.lane_act_bits + 1),

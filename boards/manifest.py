@@ -69,7 +69,7 @@ class BuildManifest:
     board: str
     #: the board file the build was made for
     board_file: str
-    #: the board's clock (frames/s and latency below are at this clock)
+    #: the clock frames/s, latency and energy are reported at: the board file's, or the one place-and-route met
     clock_mhz: float
     params: ArrayParams
     #: k when the weight memory holds k-bit codebook indices
@@ -82,6 +82,8 @@ class BuildManifest:
     #: the static schedule, phase by phase (exact: equal to the RTL's cycle counter)
     layers: tuple[LayerSchedule, ...]
     verilog: VerilogInfo
+    #: where clock_mhz comes from: the board file's basis (oscillator, measured, assumed) or "place-and-route"
+    clock_basis: str = "assumed"
     graph: str = GRAPH
     notes: tuple[str, ...] = ()
     #: `build --synth / --place-route / --bitstream` reports (`synthesis`, `place_route`)
@@ -114,6 +116,10 @@ class BuildManifest:
         return self.macs / (self.cycles_per_frame * self.params.rows * self.params.cols)
 
     def with_implementation(self, implementation: dict[str, Any]) -> "BuildManifest":
+        """The manifest with synthesis / place-and-route reports; a clock place-and-route met becomes the clock."""
+        pr = implementation.get("place_route")
+        if pr and pr.get("timing_met"):
+            return replace(self, implementation=implementation, clock_mhz=pr["clock_mhz"], clock_basis="place-and-route")
         return replace(self, implementation=implementation)
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +131,7 @@ class BuildManifest:
             "board": self.board,
             "board_file": self.board_file,
             "clock_mhz": self.clock_mhz,
+            "clock_basis": self.clock_basis,
             "params": {**self.params.to_dict(), "codebook_bits": self.codebook_bits},
             "memories": [m.to_dict() for m in self.memories],
             "sram_bits": self.sram_bits,
@@ -153,6 +160,7 @@ class BuildManifest:
         io = d["io"]
         return cls(
             model=d["model"], board=d["board"], board_file=d["board_file"], clock_mhz=d["clock_mhz"],
+            clock_basis=d["clock_basis"],
             params=ArrayParams(**params), codebook_bits=codebook_bits,
             memories=tuple(MemoryShape.from_dict(m) for m in d["memories"]),
             fit_estimate=None if d["fit_estimate"] is None else FitEstimate.from_dict(d["fit_estimate"]),

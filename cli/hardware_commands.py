@@ -95,7 +95,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     from firebrick.cli.table import format_table
 
     implementing = args.synth or args.place_route or args.bitstream
-    if implementing:
+    if implementing or args.clock is not None:
         from firebrick.cli.board_commands import check_implementable
 
         check_implementable(args)

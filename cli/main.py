@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synth", action="store_true", help="also synthesize with Yosys for the board: resource use (minutes)")
     p.add_argument("--place-route", action="store_true", help="also place and route with nextpnr (Lattice boards): Fmax")
     p.add_argument("--bitstream", action="store_true", help="also place, route and pack a bitstream (Lattice boards)")
+    p.add_argument("--clock", type=float, metavar="MHZ",
+                   help="with --place-route/--bitstream: the PLL clock to place and route at (default: the fastest the design "
+                        "meets, with margin, found from the board file's clock)")
     p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
     p.set_defaults(func=cmd_build)
 

@@ -1,8 +1,9 @@
 """The accelerator's top level: the components of one compiled program, wired together.
 
-Ports: `image`, a valid/ready stream of `cols` input pixels of one channel per
-beat (raster order, channel after channel, the last beat of a channel padded);
-`scores`, a stream of one class score per beat after the frame; the activity
+Ports (the streams through a register stage each): `image`, a valid/ready
+stream of `cols` input pixels of one channel per beat (raster order, channel
+after channel, the last beat of a channel padded); `scores`, a stream of one
+class score per beat after the frame; the activity
 `counters` of the last finished frame (from `frame_done`); `step_index` /
 `step_done` to follow progress; `conflict` / `overrun` (sticky: a compiler or
 schedule bug, which the tests watch); and a debug read port: with
@@ -39,6 +40,7 @@ from firebrick.hw.latency import FETCH_LATENCY
 from firebrick.hw.operand_fetch import FetchKind, OperandFetch
 from firebrick.hw.raster_lanes import RasterLanes
 from firebrick.hw.sequencer import Sequencer
+from firebrick.hw.stream_register import StreamRegister
 from firebrick.hw.systolic_array import SystolicArray
 from firebrick.hw.weight_path import WeightPath
 
@@ -84,10 +86,10 @@ class Accelerator(wiring.Component):
             wiring.connect(m, getattr(ctl, f"{name}_walk"), walker.control)
         m.submodules.fetch = fetch = OperandFetch(lanes=p.cols, value_bits=p.lane_act_bits, widths=w)
         m.submodules.activations = act = self.activations
-        m.submodules.weights = weights = WeightPath(p, w, weights=prog.weights, biases=prog.biases,
-                                                    codebook_bits=prog.codebook_bits, codebooks=prog.codebooks)
+        m.submodules.weights = weights = WeightPath(p, w, weights=prog.weights, codebook_bits=prog.codebook_bits,
+                                                    codebooks=prog.codebooks)
         m.submodules.array = array = SystolicArray(p)
-        m.submodules.writeback = writeback = ConvWriteback(p, w)
+        m.submodules.writeback = writeback = ConvWriteback(p, w, biases=prog.biases)
         m.submodules.adder = adder = BypassAdd(p, w)
         m.submodules.pool = pool = GlobalPool(p)
         m.submodules.counters = counters = ActivityCounters(lanes=p.cols, rows=p.rows)
@@ -100,16 +102,15 @@ class Accelerator(wiring.Component):
         fetch_lanes, out_lanes, b_lanes = (walkers[n].positions for n in ("fetch", "out", "b"))
         m.d.comb += [fetch.command.eq(ctl.command), fetch.in_height.eq(desc.in_height), fetch.in_width.eq(desc.in_width),
                      fetch.debug_address.eq(self.debug_address)]
-        for target in (fetch.a, ctl.fetch_lanes):
-            m.d.comb += [target.valid.eq(fetch_lanes.valid), target.origin.eq(fetch_lanes.origin),
-                         target.row0.eq(fetch_lanes.row0), target.col0.eq(fetch_lanes.col0)]
+        m.d.comb += [fetch.a.valid.eq(fetch_lanes.valid), fetch.a.origin.eq(fetch_lanes.origin),
+                     fetch.a.row0.eq(fetch_lanes.row0), fetch.a.col0.eq(fetch_lanes.col0)]
         m.d.comb += [fetch.b.valid.eq(b_lanes.valid), fetch.b.origin.eq(b_lanes.origin),
                      fetch.b.row0.eq(b_lanes.row0), fetch.b.col0.eq(b_lanes.col0)]
         wiring.connect(m, fetch.read, act.read)
         operands = fetch.operands
         m.d.comb += self.debug_data.eq(operands.payload.x[0])
         # weights
-        m.d.comb += [weights.weight_address.eq(ctl.weight_address), weights.bias_address.eq(ctl.bias_address),
+        m.d.comb += [weights.weight_address.eq(ctl.weight_address),
                      weights.codebook_base.eq(desc.codebook_base), weights.table_load.eq(ctl.table_load),
                      weights.table_index.eq(ctl.table_index)]
         # the array: activations and control from the fetch, weights from the weight path, in step
@@ -118,7 +119,7 @@ class Accelerator(wiring.Component):
         # conv results: tile records, drained sums, the layer's requantization
         m.d.comb += [
             writeback.push.eq(ctl.push), writeback.positions.eq(out_lanes.origin), writeback.lane_valid.eq(out_lanes.valid),
-            writeback.valid_rows.eq(ctl.valid_rows), writeback.biases.eq(weights.biases_word),
+            writeback.valid_rows.eq(ctl.valid_rows), writeback.bias_address.eq(ctl.bias_address),
             writeback.acc.eq(array.out), writeback.acc_valid.eq(array.out_valid), writeback.acc_row.eq(array.out_row),
             writeback.plane.eq(desc.out_plane), writeback.shift.eq(desc.shift), writeback.round.eq(desc.round),
             writeback.lo.eq(desc.lo), writeback.hi.eq(desc.hi),
@@ -136,10 +137,17 @@ class Accelerator(wiring.Component):
             ctl.pool_score.eq(pool.score), ctl.pool_score_valid.eq(pool.score_valid),
         ]
         wiring.connect(m, adder.write, act.add)
-        wiring.connect(m, ctl.load_write, act.load)
-        # streams, status and debug
-        wiring.connect(m, wiring.flipped(self.image), ctl.image)
-        wiring.connect(m, ctl.scores, wiring.flipped(self.scores))
+        # the image: each beat written at the fetch walker's lanes
+        for c in range(p.cols):
+            m.d.comb += [act.load.addr[c].eq(fetch_lanes.origin[c]), act.load.data[c].eq(ctl.load_data[c]),
+                         act.load.en[c].eq(ctl.load_beat & fetch_lanes.valid[c])]
+        # streams through a register stage each, so that the outside's logic never reaches the controller's
+        m.submodules.image_in = image_in = StreamRegister(self.image.payload.shape())
+        m.submodules.scores_out = scores_out = StreamRegister(self.scores.payload.shape())
+        wiring.connect(m, wiring.flipped(self.image), image_in.i)
+        wiring.connect(m, image_in.o, ctl.image)
+        wiring.connect(m, ctl.scores, scores_out.i)
+        wiring.connect(m, scores_out.o, wiring.flipped(self.scores))
         m.d.comb += [self.step_done.eq(ctl.step_done), self.frame_done.eq(ctl.frame_done), self.paused.eq(ctl.paused),
                      ctl.debug_pause.eq(self.debug_pause), ctl.debug_resume.eq(self.debug_resume),
                      self.conflict.eq(act.conflict)]
@@ -154,7 +162,7 @@ class Accelerator(wiring.Component):
             ev.counting.eq(ctl.events.counting), ev.stalled.eq(ctl.events.stalled),
             ev.weight_read.eq(ctl.events.weight_read), ev.bias_read.eq(ctl.events.bias_read),
             ev.read_lanes.eq(fetch.read.en & ~debug.replicate(p.cols)), ev.mac_read.eq(window), ev.mac_rows.eq(mac_rows),
-            ev.write_lanes.eq(ctl.load_write.en | writeback.write.en | adder.write.en),
+            ev.write_lanes.eq(act.load.en | writeback.write.en | adder.write.en),
             counters.clear.eq(ctl.clear), counters.snapshot.eq(ctl.snapshot), self.counters.eq(counters.counters),
         ]
         return m

@@ -1,27 +1,32 @@
 """The banked activation SRAM with its lane crossbars, pipelined for the clock.
 
-`banks` memories (Amaranth `lib.memory.Memory`), each with one read and one
-write port. Address a lives in bank a mod banks, row a div banks (banks is a
+`banks` memories (`RegisteredMemory`: one read port with its data
+registered, one write port). Address a lives in bank a mod banks, row a div banks (banks is a
 power of two). Each cycle every read lane and every write lane may present an
 address; the compiler's layout guarantees that the lanes of one access hit
 distinct banks, so a bank takes its address from whichever lane selects it.
 
 Reads (`read`, a `LaneReadPort`): lane addresses presented at cycle t go
-through the crossbar into the banks' address registers at t; the banks' data
-is registered at t + 1 and routed back to the lanes, visible at t + 2
+through the crossbar into a register at each bank (t), into the block RAM
+(t + 1), whose data is registered at t + 2 (its own output register where the
+device has one: `block_ram.py`) and routed back to the lanes, visible at t + 3
 (`ACTIVATION_READ_LATENCY`). Writes (any number of `LaneWritePort`s, of which
 at most one is active in a cycle): registered per lane at t, through the
-crossbar into the banks at t + 1, readable by reads presented from t + 2
-(`WRITE_LATENCY`). `conflict` goes high, and stays high, if two lanes ever
+crossbar into a register at each bank at t + 1, into the block RAM at t + 2,
+readable by reads presented from t + 2 (`WRITE_LATENCY`: both paths have the
+bank register). `conflict` goes high, and stays high, if two lanes ever
 pick one bank in a cycle: a compiler bug, which the tests watch for.
 """
 
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
+
+from firebrick.hw.block_ram import RegisteredMemory
+from firebrick.hw.latency import ACTIVATION_READ_LATENCY
 
 
 class LaneReadPort:
@@ -58,7 +63,7 @@ class ActivationMemory(wiring.Component):
             raise ValueError(f"activation memory lanes ({lanes}) must not exceed its banks ({banks})")
         self.bank_count, self.depth, self.lanes, self.value_bits = banks, depth, lanes, value_bits
         self.address_bits, self.write_port_names = address_bits, write_ports
-        self.memories = [memory.Memory(shape=signed(value_bits), depth=depth, init=[]) for _ in range(banks)]
+        self.memories = [RegisteredMemory(width=value_bits, depth=depth) for _ in range(banks)]
         port = dict(lanes=lanes, address_bits=address_bits, value_bits=value_bits)
         super().__init__({
             "read": In(LaneReadPort.Signature(**port)),
@@ -71,18 +76,15 @@ class ActivationMemory(wiring.Component):
         lanes = self.lanes
         bank_bits = exact_log2(self.bank_count)
         row_shape = unsigned(max(ceil_log2(self.depth), 1))
-        read_ports, write_ports = [], []
         for b, mem in enumerate(self.memories):
             m.submodules[f"bank{b}"] = mem
-            read_ports.append(mem.read_port())
-            write_ports.append(mem.write_port())
 
         def lane_bank(address):
             return address[:bank_bits] if bank_bits else 0
 
         # writes: merge the ports (one active at a time), register per lane
-        w_addr = Signal(data.ArrayLayout(unsigned(self.address_bits), lanes))
-        w_data = Signal(data.ArrayLayout(signed(self.value_bits), lanes))
+        w_addr = Signal(data.ArrayLayout(unsigned(self.address_bits), lanes), reset_less=True)
+        w_data = Signal(data.ArrayLayout(signed(self.value_bits), lanes), reset_less=True)
         w_en = Signal(lanes)
         ports = [getattr(self, name) for name in self.write_port_names]
         for lane in range(lanes):
@@ -96,33 +98,39 @@ class ActivationMemory(wiring.Component):
         for b in range(self.bank_count):
             read_hits = [self.read.en[lane] & (lane_bank(self.read.addr[lane]) == b) for lane in range(lanes)]
             write_hits = [w_en[lane] & (lane_bank(w_addr[lane]) == b) for lane in range(lanes)]
-            read_row = Signal(row_shape, name=f"read_row{b}")
-            write_row = Signal(row_shape, name=f"write_row{b}")
-            write_value = Signal(signed(self.value_bits), name=f"write_value{b}")
-            # one-hot by construction: an OR of the selected lane's fields
-            m.d.comb += [
+            read_row = Signal(row_shape, name=f"read_row{b}", reset_less=True)
+            write_row = Signal(row_shape, name=f"write_row{b}", reset_less=True)
+            write_value = Signal(signed(self.value_bits), name=f"write_value{b}", reset_less=True)
+            read_en, write_en = Signal(name=f"read_en{b}"), Signal(name=f"write_en{b}")
+            # one-hot by construction: an OR of the selected lane's fields, registered at the bank (the crossbar's
+            # long wires end in a register, the register's short ones in the block RAM)
+            m.d.sync += [
                 read_row.eq(_or([Mux(read_hits[lane], self.read.addr[lane][bank_bits:], 0) for lane in range(lanes)])),
                 write_row.eq(_or([Mux(write_hits[lane], w_addr[lane][bank_bits:], 0) for lane in range(lanes)])),
                 write_value.eq(_or([Mux(write_hits[lane], w_data[lane].as_unsigned(), 0) for lane in range(lanes)])),
-                read_ports[b].addr.eq(read_row),
-                read_ports[b].en.eq(_or(read_hits)),
-                write_ports[b].addr.eq(write_row),
-                write_ports[b].data.eq(write_value),
-                write_ports[b].en.eq(_or(write_hits)),
+                read_en.eq(_or(read_hits)), write_en.eq(_or(write_hits)),
+            ]
+            m.d.comb += [
+                self.memories[b].read_addr.eq(read_row),
+                self.memories[b].read_en.eq(read_en),
+                self.memories[b].write_addr.eq(write_row),
+                self.memories[b].write_data.eq(write_value),
+                self.memories[b].write_en.eq(write_en),
             ]
             with m.If((sum(read_hits, 0) > 1) | (sum(write_hits, 0) > 1)):
                 m.d.comb += conflict.eq(1)
         with m.If(conflict):
             m.d.sync += self.conflict.eq(1)
 
-        # read data: a register after each bank, then each lane takes its bank's value
-        bank_data = [Signal(signed(self.value_bits), name=f"bank_data{b}") for b in range(self.bank_count)]
-        for b in range(self.bank_count):
-            m.d.sync += bank_data[b].eq(read_ports[b].data)
+        # read data: registered at each bank's output, then each lane takes its bank's value
+        bank_data = [mem.read_data.as_signed() for mem in self.memories]
         for lane in range(lanes):
-            selected = [Signal(range(self.bank_count), name=f"selected{lane}_d{i}") for i in (1, 2)]
-            m.d.sync += [selected[0].eq(lane_bank(self.read.addr[lane])), selected[1].eq(selected[0])]
-            with m.Switch(selected[1]):
+            selected = lane_bank(self.read.addr[lane])
+            for i in range(ACTIVATION_READ_LATENCY):
+                delayed = Signal(range(self.bank_count), name=f"selected{lane}_d{i + 1}")
+                m.d.sync += delayed.eq(selected)
+                selected = delayed
+            with m.Switch(selected):
                 for b in range(self.bank_count):
                     with m.Case(b):
                         m.d.comb += self.read.data[lane].eq(bank_data[b])

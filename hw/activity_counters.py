@@ -18,7 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.latency import COUNTER_LATENCY
 
-COUNTER_BITS = 48
+#: 2**40 cycles: three hours of one frame at 100 MHz
+COUNTER_BITS = 40
 Counters = data.StructLayout({
     "cycles": unsigned(COUNTER_BITS),
     "stall_cycles": unsigned(COUNTER_BITS),

@@ -4,9 +4,9 @@ The controller reads one group of `lanes` pixels of the first input, then the
 same group of the second (`RASTER_A`, then `RASTER_B`); their lanes arrive on
 `operands` FETCH_LATENCY cycles later, tagged. The first is held one cycle,
 both are aligned to their common fractional length, summed, and requantized
-(`RoundShiftClip`), ADD_LATENCY cycles after the second arrived. The output
-positions (the output walker's, taken when the second group was read) travel
-along, so the result is written where it belongs.
+(`RoundShiftClip`), ADD_LATENCY cycles after the second arrived, and written
+at the output walker's lanes, which the controller runs that much behind the
+reads (`ADD_WRITE_DELAY`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import LaneWritePort
-from firebrick.hw.latency import ADD_LATENCY, FETCH_LATENCY, ROUND_SHIFT_CLIP_LATENCY
+from firebrick.hw.latency import ADD_LATENCY, ROUND_SHIFT_CLIP_LATENCY
 from firebrick.hw.operand_fetch import operand_layout
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import MAX_ALIGN_SHIFT, ProgramWidths, requant_shift_range
@@ -40,7 +40,7 @@ class BypassAdd(wiring.Component):
         low, high = requant_shift_range(params)
         super().__init__({
             "operands": In(stream.Signature(operand_layout(lanes, params.lane_act_bits), always_ready=True)),
-            # the output walker's lanes at the cycle the second input is read
+            # the output walker's lanes as the result is ready
             "positions": In(data.ArrayLayout(address, lanes)),
             "lane_valid": In(lanes),
             "align_a": In(range(MAX_ALIGN_SHIFT + 1)),
@@ -56,52 +56,35 @@ class BypassAdd(wiring.Component):
         m = Module()
         p, w = self.params, self.widths
         lanes = p.cols
-        address = signed(w.address + 1)
         low, high = conv_shift_range(p)
         sum_bits = p.lane_act_bits + MAX_ALIGN_SHIFT + 1
         x, tag = self.operands.payload.x, self.operands.payload.tag
 
-        # the output positions, from the second read's issue to its lanes' arrival
-        position_shape = data.StructLayout({"address": data.ArrayLayout(address, lanes), "valid": lanes})
-        positions = Signal(position_shape)
-        m.d.comb += [positions.address.eq(self.positions), positions.valid.eq(self.lane_valid)]
-        for i in range(FETCH_LATENCY):
-            nxt = Signal(position_shape, name=f"positions_d{i + 1}")
-            m.d.sync += nxt.eq(positions)
-            positions = nxt
-
-        held = Signal(data.ArrayLayout(signed(p.lane_act_bits), lanes))
+        held = Signal(data.ArrayLayout(signed(p.lane_act_bits), lanes), reset_less=True)
         with m.If(self.operands.valid & tag.add_a):
             m.d.sync += held.eq(x)
         arrived = self.operands.valid & tag.add_b
 
-        # stage 1: aligned inputs; stage 2: their sum; the positions alongside
+        # stage 1: aligned inputs; stage 2: their sum
         stage_valid = [Signal(name=f"valid_s{i}") for i in (1, 2)]
-        stage_pos = [Signal(position_shape, name=f"positions_s{i}") for i in (1, 2)]
-        m.d.sync += [stage_valid[0].eq(arrived), stage_pos[0].eq(positions),
-                     stage_valid[1].eq(stage_valid[0]), stage_pos[1].eq(stage_pos[0])]
+        m.d.sync += [stage_valid[0].eq(arrived), stage_valid[1].eq(stage_valid[0])]
         results = []
         for lane in range(lanes):
-            aligned_a = Signal(signed(sum_bits), name=f"aligned_a{lane}")
-            aligned_b = Signal(signed(sum_bits), name=f"aligned_b{lane}")
-            total = Signal(signed(sum_bits), name=f"sum{lane}")
+            aligned_a = Signal(signed(sum_bits), name=f"aligned_a{lane}", reset_less=True)
+            aligned_b = Signal(signed(sum_bits), name=f"aligned_b{lane}", reset_less=True)
+            total = Signal(signed(sum_bits), name=f"sum{lane}", reset_less=True)
             m.d.sync += [aligned_a.eq(held[lane] << self.align_a), aligned_b.eq(x[lane] << self.align_b),
                          total.eq(aligned_a + aligned_b)]
             m.submodules[f"requant{lane}"] = requant = RoundShiftClip(
                 value_bits=sum_bits, max_right=high, max_left=-low, out_bits=p.lane_act_bits + 1,
-                shift_shape=self.shift.shape(), round_bits=len(self.round))
+                shift_shape=self.shift.shape())
             m.d.comb += [requant.value.eq(total), requant.valid.eq(stage_valid[1]), requant.shift.eq(self.shift),
                          requant.round.eq(self.round), requant.lo.eq(self.lo), requant.hi.eq(self.hi)]
             results.append(requant)
-        out_pos = stage_pos[1]
-        for i in range(ROUND_SHIFT_CLIP_LATENCY):
-            nxt = Signal(position_shape, name=f"positions_s{i + 3}")
-            m.d.sync += nxt.eq(out_pos)
-            out_pos = nxt
         for lane, requant in enumerate(results):
             m.d.comb += [
-                self.write.addr[lane].eq(out_pos.address[lane]), self.write.data[lane].eq(requant.out),
-                self.write.en[lane].eq(requant.out_valid & out_pos.valid[lane]),
+                self.write.addr[lane].eq(self.positions[lane]), self.write.data[lane].eq(requant.out),
+                self.write.en[lane].eq(requant.out_valid & self.lane_valid[lane]),
             ]
         assert 2 + ROUND_SHIFT_CLIP_LATENCY == ADD_LATENCY
         return m

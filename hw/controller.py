@@ -5,19 +5,25 @@ descriptor current and the lane walkers take their prefetched starts; every
 loop bound is registered there, so that nothing in a step compares against
 arithmetic. Then, per kind:
 
-- `LOAD`: take image beats (`cols` pixels of one channel) and write them at
-  the fetch walker's lanes, channel after channel;
+- `LOAD`: take image beats (`cols` pixels of one channel), to be written at
+  the fetch walker's lanes (`LOAD_WRITE_LATENCY`), channel after channel;
 - `CONV` (after `TABLE`, which loads a codebook layer's decode table): for
   each channel tile and each pixel tile, issue the tile's reduction steps
   k = (cin, dy, dx), one a cycle (`WINDOW` fetches, the weight word's address
   beside them), and at the tile's end push the tile's record for the
   write-back; a tile lasts `period` = max(K, rows, 2) cycles;
 - `ADD`: per group of `cols` pixels of a channel, read the first input, then
-  the second;
+  the second; the output walker runs ADD_WRITE_DELAY cycles behind the reads,
+  so that it points at each group's output pixels as the bypass add writes
+  them (no positions travel with the data);
 - `POOL_*`: per channel, read its groups, wait for the score, send it.
 
-`DRAIN` waits, after a step's last issue, until its last write has landed
-(the step's `drain`, from the schedule). With `debug_pause`, the controller
+Every output to the datapath (lane walker controls, fetch commands, weight
+addresses, tile records, image beats) is registered (`CONTROL_LATENCY`): the
+datapath runs that much behind the controller's decisions, so no control
+path reaches across the chip in one cycle. `DRAIN` waits, after a step's last
+issue, until its last write has landed (the step's `drain`, from the
+schedule). With `debug_pause`, the controller
 stops after every step in `PAUSE` (not counted as frame time) and reads the
 activation memory at `debug_address` until `debug_resume`. After the last
 step, `FINISH` lets the activity counters settle, snapshots them and pulses
@@ -30,14 +36,15 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.activation_memory import LaneWritePort
-from firebrick.hw.latency import COUNTER_LATENCY
+from firebrick.hw.latency import ADD_LATENCY, CONTROL_LATENCY, COUNTER_LATENCY, FETCH_LATENCY
 from firebrick.hw.operand_fetch import FetchKind, fetch_command_layout
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths, StepKind, step_layout
-from firebrick.hw.raster_lanes import LanePositions, WalkControl
+from firebrick.hw.raster_lanes import WalkControl
 
 
+#: cycles from a bypass add's second read to its results' write
+ADD_WRITE_DELAY = FETCH_LATENCY + ADD_LATENCY
 #: the controller's part of the activity events (the top adds the SRAM lanes)
 ControllerEvents = data.StructLayout({"counting": 1, "stalled": 1, "weight_read": 1, "bias_read": 1})
 
@@ -60,7 +67,6 @@ class Controller(wiring.Component):
             "fetch_walk": Out(walk),
             "out_walk": Out(walk),
             "b_walk": Out(walk),
-            "fetch_lanes": In(LanePositions.Signature(lanes=cols, widths=widths)),
             # operand fetch and the weight path
             "command": Out(fetch_command_layout(widths)),
             "weight_address": Out(unsigned(widths.weight_address)),
@@ -68,7 +74,9 @@ class Controller(wiring.Component):
             "table_load": Out(1),
             "table_index": Out(range((1 << (codebook_bits or 1)) + 1)),
             # results
-            "load_write": Out(LaneWritePort.Signature(lanes=cols, address_bits=widths.address, value_bits=params.lane_act_bits)),
+            # an image beat to write at the fetch walker's lanes (the walker is as far behind as this)
+            "load_beat": Out(1),
+            "load_data": Out(data.ArrayLayout(lane, cols)),
             "push": Out(1),
             "valid_rows": Out(range(rows + 1)),
             "pool_score": In(signed(params.lane_act_bits + 1)),
@@ -95,17 +103,37 @@ class Controller(wiring.Component):
         desc, nxt = self.desc, self.next_desc
         count = unsigned(w.count)
         address = signed(w.address + 1)
-        cmd = self.command
-        walks = (self.fetch_walk, self.out_walk, self.b_walk)
+        # what the step decides this cycle; the datapath gets it from registers, CONTROL_LATENCY later
+        cmd = Signal(self.command.shape())
+        walk_shape = data.StructLayout({"load": 1, "reset": 1, "advance": 1, "base": address})
+        walks = [Signal(walk_shape, name=f"{name}_walk_now") for name in ("fetch", "out", "b")]
+        push, table_load, beat_taken = Signal(), Signal(), Signal()
+        weight_address = Signal.like(self.weight_address)
+        bias_address = Signal.like(self.bias_address)
+        table_index = Signal.like(self.table_index)
+        assert CONTROL_LATENCY == 1
 
-        # loop state
-        kstep, p_tile, n_tile, beat, channel = (Signal(count, name=n) for n in ("kstep", "p_tile", "n_tile", "beat", "channel"))
-        last_k, last_period, last_pixel_tile, last_channel_tile, last_channel = (
-            Signal(count, name=n) for n in ("last_k", "last_period", "last_pixel_tile", "last_channel_tile", "last_channel"))
-        issuing = Signal()
+        # loop state: down-counters whose "last" flags are registers, set one cycle ahead, so that every
+        # decision in a step starts from a flip-flop, not from a comparison
+        class Countdown:
+            def __init__(self, name: str) -> None:
+                self.left, self.last = Signal(count, name=f"{name}_left"), Signal(name=f"{name}_last")
+
+            def load(self, first):  # statements: start from `first` (the count less one)
+                return [self.left.eq(first), self.last.eq(first == 0)]
+
+            def step(self):
+                return [self.left.eq(self.left - 1), self.last.eq(self.left == 1)]
+
+        period, issue, pixel, channel = (Countdown(n) for n in ("period", "issue", "pixel", "channel"))
+        # the loop bounds (less one), registered at the step's set-up, and whether they are zero
+        period_first, issue_first, pixel_first = (Signal(count, name=f"{n}_first") for n in ("period", "issue", "pixel"))
+        issuing, first_issue = Signal(), Signal()
         offset = Signal(address)
         dy, dx = Signal(2), Signal(2)
-        tile_weight_base = Signal(unsigned(w.weight_address))
+        kernel_last = Signal(2)
+        tile_weight_base, next_tile_weight_base = (Signal(unsigned(w.weight_address), name=n)
+                                                   for n in ("tile_weight_base", "next_tile_weight_base"))
         remaining = Signal(signed(w.count + 1))
         n_valid = Signal(range(rows + 1))
         bases = [Signal(address, name=f"{name}_base") for name in ("fetch", "out", "b")]  # the next reset's base
@@ -118,7 +146,9 @@ class Controller(wiring.Component):
         # (a signal driven partly inside the FSM and partly outside becomes, in Verilog, blocks that Icarus
         # never evaluates when their inputs stay put: every field of `command` and `events` is set in the FSM)
         ev = self.events
-        m.d.comb += [self.valid_rows.eq(n_valid), self.scores.payload.eq(score)]
+        # the streams' handshakes from flip-flops: exactly "in LOAD" and "in POOL_SEND", set on the way in
+        loading, sending = Signal(), Signal()
+        m.d.comb += [self.scores.payload.eq(score), self.image.ready.eq(loading), self.scores.valid.eq(sending)]
         m.d.sync += [self.step_done.eq(0), self.frame_done.eq(0)]
 
         def reset_walks(*which: int) -> None:
@@ -141,6 +171,41 @@ class Controller(wiring.Component):
         def min_rows(value):
             return Mux(value > rows, rows, Mux(value < 0, 0, value))
 
+        def next_group(*which: int, on_last_channel) -> None:
+            """One group of `cols` pixels of a channel done (load, add): on to the next group or channel."""
+            with m.If(pixel.last):
+                reset_walks(*which)
+                m.d.sync += [*pixel.load(pixel_first), *channel.step()]
+                with m.If(channel.last):
+                    on_last_channel()
+            with m.Else():
+                advance_walks(*which)
+                m.d.sync += pixel.step()
+
+        def to_drain() -> None:
+            m.d.sync += drain.eq(desc.drain)
+            m.next = "DRAIN"
+
+        m.d.sync += [self.command.eq(cmd), self.push.eq(push), self.valid_rows.eq(n_valid), self.bias_address.eq(bias_address),
+                     self.weight_address.eq(weight_address), self.table_load.eq(table_load), self.table_index.eq(table_index),
+                     self.load_beat.eq(beat_taken), self.load_data.eq(self.image.payload)]
+        registered = [Signal(walk_shape, name=f"{name}_walk") for name in ("fetch", "out", "b")]
+        m.d.sync += [r.eq(now) for r, now in zip(registered, walks)]
+        # in an add, the output walker runs ADD_WRITE_DELAY behind the reads: at each group's results
+        delayed = registered[1]
+        for i in range(ADD_WRITE_DELAY):
+            nxt_stage = Signal(walk_shape, name=f"out_walk_d{i + 1}")
+            m.d.sync += nxt_stage.eq(delayed)
+            delayed = nxt_stage
+        late = Signal()
+        m.d.sync += late.eq(desc.kind == StepKind.ADD)
+        for port, source in ((self.fetch_walk, registered[0]), (self.b_walk, registered[2])):
+            m.d.comb += [port.load.eq(source.load), port.reset.eq(source.reset), port.advance.eq(source.advance), port.base.eq(source.base)]
+        m.d.comb += [self.out_walk.load.eq(registered[1].load),
+                     self.out_walk.reset.eq(Mux(late, delayed.reset, registered[1].reset)),
+                     self.out_walk.advance.eq(Mux(late, delayed.advance, registered[1].advance)),
+                     self.out_walk.base.eq(Mux(late, delayed.base, registered[1].base))]
+
         with m.FSM(init="NEXT"):
             with m.State("NEXT"):
                 m.d.comb += ev.counting.eq(~self.next_is_first)
@@ -148,18 +213,20 @@ class Controller(wiring.Component):
                     m.d.comb += [self.advance.eq(1), self.clear.eq(self.next_is_first)]
                     m.d.comb += [walk.load.eq(1) for walk in walks]
                     m.d.sync += [
-                        kstep.eq(0), p_tile.eq(0), n_tile.eq(0), beat.eq(0), channel.eq(0), issuing.eq(1),
-                        offset.eq(0), dy.eq(0), dx.eq(0), add_phase.eq(0),
-                        last_k.eq(nxt.reduction - 1), last_period.eq(nxt.period - 1),
-                        last_pixel_tile.eq(nxt.pixel_tiles - 1), last_channel_tile.eq(nxt.channel_tiles - 1),
-                        last_channel.eq(nxt.channels - 1),
-                        tile_weight_base.eq(nxt.weight_base), self.weight_address.eq(nxt.weight_base),
-                        self.bias_address.eq(nxt.bias_base), self.table_index.eq(0),
+                        issuing.eq(1), first_issue.eq(1), offset.eq(0), dy.eq(0), dx.eq(0), add_phase.eq(0),
+                        kernel_last.eq(nxt.kernel - 1),
+                        period_first.eq(nxt.period - 1), issue_first.eq(nxt.reduction - 1), pixel_first.eq(nxt.pixel_tiles - 1),
+                        *period.load(nxt.period - 1), *issue.load(nxt.reduction - 1), *pixel.load(nxt.pixel_tiles - 1),
+                        *channel.load(Mux(nxt.kind == StepKind.CONV, nxt.channel_tiles, nxt.channels) - 1),
+                        tile_weight_base.eq(nxt.weight_base), next_tile_weight_base.eq(nxt.weight_base + nxt.reduction),
+                        weight_address.eq(nxt.weight_base),
+                        bias_address.eq(nxt.bias_base), table_index.eq(0),
                         remaining.eq(nxt.out_channels), n_valid.eq(min_rows(nxt.out_channels)),
                         bases[0].eq(nxt.in_plane), bases[1].eq(nxt.out_walk_step), bases[2].eq(nxt.b_plane),
                     ]
                     with m.Switch(nxt.kind):
                         with m.Case(StepKind.LOAD):
+                            m.d.sync += loading.eq(1)
                             m.next = "LOAD"
                         with m.Case(StepKind.CONV):
                             m.next = "TABLE" if self.codebook_bits else "CONV"
@@ -170,28 +237,22 @@ class Controller(wiring.Component):
 
             with m.State("LOAD"):
                 image = self.image
-                m.d.comb += [image.ready.eq(1), ev.counting.eq(1), ev.stalled.eq(~image.valid)]
-                for c in range(p.cols):
-                    m.d.comb += [self.load_write.addr[c].eq(self.fetch_lanes.origin[c]),
-                                 self.load_write.data[c].eq(image.payload[c]),
-                                 self.load_write.en[c].eq(image.valid & self.fetch_lanes.valid[c])]
+                m.d.comb += [ev.counting.eq(1), ev.stalled.eq(~image.valid)]
                 with m.If(image.valid):
-                    with m.If(beat == last_pixel_tile):
-                        reset_walks(0)
-                        m.d.sync += [beat.eq(0), channel.eq(channel + 1)]
-                        with m.If(channel == last_channel):
-                            m.d.sync += drain.eq(desc.drain)
-                            m.next = "DRAIN"
-                    with m.Else():
-                        advance_walks(0)
-                        m.d.sync += beat.eq(beat + 1)
+                    m.d.comb += beat_taken.eq(1)
+
+                    def last_beat():
+                        m.d.sync += loading.eq(0)
+                        to_drain()
+
+                    next_group(0, on_last_channel=last_beat)
 
             with m.State("TABLE"):
                 # read entry i while writing entry i-1 (the codebook memory has one cycle of latency)
-                m.d.comb += [ev.counting.eq(1), self.table_load.eq(1)]
-                m.d.sync += self.table_index.eq(self.table_index + 1)
-                with m.If(self.table_index == entries):
-                    m.d.sync += self.table_index.eq(0)
+                m.d.comb += [ev.counting.eq(1), table_load.eq(1)]
+                m.d.sync += table_index.eq(table_index + 1)
+                with m.If(table_index == entries):
+                    m.d.sync += table_index.eq(0)
                     m.next = "CONV"
 
             with m.State("CONV"):
@@ -199,42 +260,42 @@ class Controller(wiring.Component):
                     ev.counting.eq(1), ev.weight_read.eq(issuing),
                     cmd.kind.eq(Mux(issuing, FetchKind.WINDOW, FetchKind.NONE)),
                     cmd.offset.eq(offset), cmd.dy.eq(dy), cmd.dx.eq(dx),
-                    cmd.tag.conv.valid.eq(issuing), cmd.tag.conv.first.eq(issuing & (kstep == 0)),
-                    cmd.tag.conv.last.eq(issuing & (kstep == last_k)),
+                    cmd.tag.conv.valid.eq(issuing), cmd.tag.conv.first.eq(issuing & first_issue),
+                    cmd.tag.conv.last.eq(issuing & issue.last),
                 ]
-                with m.If(kstep == last_period):  # the tile's last cycle
-                    m.d.comb += [self.push.eq(1), ev.bias_read.eq(1)]
-                    m.d.sync += [kstep.eq(0), issuing.eq(1), offset.eq(0), dy.eq(0), dx.eq(0)]
-                    with m.If(p_tile == last_pixel_tile):
-                        m.d.comb += [self.fetch_walk.reset.eq(1), self.fetch_walk.base.eq(0)]
+                with m.If(period.last):  # the tile's last cycle
+                    m.d.comb += [push.eq(1), ev.bias_read.eq(1)]
+                    m.d.sync += [*period.load(period_first), *issue.load(issue_first), issuing.eq(1), first_issue.eq(1),
+                                 offset.eq(0), dy.eq(0), dx.eq(0)]
+                    with m.If(pixel.last):
+                        m.d.comb += [walks[0].reset.eq(1), walks[0].base.eq(0)]
                         reset_walks(1)
                         m.d.sync += [
-                            p_tile.eq(0), n_tile.eq(n_tile + 1),
-                            tile_weight_base.eq(tile_weight_base + desc.reduction),
-                            self.weight_address.eq(tile_weight_base + desc.reduction),
-                            self.bias_address.eq(self.bias_address + 1),
+                            *pixel.load(pixel_first), *channel.step(),
+                            tile_weight_base.eq(next_tile_weight_base), weight_address.eq(next_tile_weight_base),
+                            next_tile_weight_base.eq(next_tile_weight_base + desc.reduction),
+                            bias_address.eq(bias_address + 1),
                             remaining.eq(remaining - rows), n_valid.eq(min_rows(remaining - rows)),
                         ]
-                        with m.If(n_tile == last_channel_tile):
-                            m.d.sync += drain.eq(desc.drain)
-                            m.next = "DRAIN"
+                        with m.If(channel.last):
+                            to_drain()
                     with m.Else():
                         advance_walks(0, 1)
-                        m.d.sync += [p_tile.eq(p_tile + 1), self.weight_address.eq(tile_weight_base)]
+                        m.d.sync += [*pixel.step(), weight_address.eq(tile_weight_base)]
                 with m.Else():
-                    m.d.sync += kstep.eq(kstep + 1)
-                with m.If(issuing & (kstep != last_period)):
-                    m.d.sync += self.weight_address.eq(self.weight_address + 1)
-                    with m.If(kstep == last_k):
-                        m.d.sync += issuing.eq(0)
-                    with m.If(dx == desc.kernel - 1):
-                        m.d.sync += dx.eq(0)
-                        with m.If(dy == desc.kernel - 1):
-                            m.d.sync += [dy.eq(0), offset.eq(offset + desc.cin_step)]
+                    m.d.sync += period.step()
+                    with m.If(issuing):
+                        m.d.sync += [weight_address.eq(weight_address + 1), first_issue.eq(0), *issue.step()]
+                        with m.If(issue.last):
+                            m.d.sync += issuing.eq(0)
+                        with m.If(dx == kernel_last):
+                            m.d.sync += dx.eq(0)
+                            with m.If(dy == kernel_last):
+                                m.d.sync += [dy.eq(0), offset.eq(offset + desc.cin_step)]
+                            with m.Else():
+                                m.d.sync += [dy.eq(dy + 1), offset.eq(offset + desc.dy_step)]
                         with m.Else():
-                            m.d.sync += [dy.eq(dy + 1), offset.eq(offset + desc.dy_step)]
-                    with m.Else():
-                        m.d.sync += [dx.eq(dx + 1), offset.eq(offset + 1)]
+                            m.d.sync += [dx.eq(dx + 1), offset.eq(offset + 1)]
 
             with m.State("ADD"):
                 m.d.comb += [
@@ -244,15 +305,7 @@ class Controller(wiring.Component):
                 ]
                 m.d.sync += add_phase.eq(~add_phase)
                 with m.If(add_phase):
-                    with m.If(beat == last_pixel_tile):
-                        reset_walks(0, 1, 2)
-                        m.d.sync += [beat.eq(0), channel.eq(channel + 1)]
-                        with m.If(channel == last_channel):
-                            m.d.sync += drain.eq(desc.drain)
-                            m.next = "DRAIN"
-                    with m.Else():
-                        advance_walks(0, 1, 2)
-                        m.d.sync += beat.eq(beat + 1)
+                    next_group(0, 1, 2, on_last_channel=to_drain)
 
             with m.State("DRAIN"):  # until the step's last write has landed
                 m.d.comb += ev.counting.eq(1)
@@ -262,26 +315,26 @@ class Controller(wiring.Component):
 
             with m.State("POOL_ISSUE"):
                 m.d.comb += [ev.counting.eq(1), cmd.kind.eq(FetchKind.RASTER_A), cmd.tag.pool.valid.eq(1),
-                             cmd.tag.pool.last.eq(beat == last_pixel_tile)]
-                with m.If(beat == last_pixel_tile):
+                             cmd.tag.pool.last.eq(pixel.last)]
+                with m.If(pixel.last):
                     reset_walks(0)
-                    m.d.sync += beat.eq(0)
+                    m.d.sync += pixel.load(pixel_first)
                     m.next = "POOL_WAIT"
                 with m.Else():
                     advance_walks(0)
-                    m.d.sync += beat.eq(beat + 1)
+                    m.d.sync += pixel.step()
 
             with m.State("POOL_WAIT"):
                 m.d.comb += ev.counting.eq(1)
                 with m.If(self.pool_score_valid):
-                    m.d.sync += score.eq(self.pool_score)
+                    m.d.sync += [score.eq(self.pool_score), sending.eq(1)]
                     m.next = "POOL_SEND"
 
             with m.State("POOL_SEND"):
-                m.d.comb += [ev.counting.eq(1), self.scores.valid.eq(1), ev.stalled.eq(~self.scores.ready)]
+                m.d.comb += [ev.counting.eq(1), ev.stalled.eq(~self.scores.ready)]
                 with m.If(self.scores.ready):
-                    m.d.sync += channel.eq(channel + 1)
-                    with m.If(channel == last_channel):
+                    m.d.sync += [*channel.step(), sending.eq(0)]
+                    with m.If(channel.last):
                         m.d.sync += finish.eq(COUNTER_LATENCY - 1)
                         m.next = "FINISH"
                     with m.Else():

@@ -3,14 +3,17 @@
 When a tile's issue ends, the controller `push`es one record per column: the
 address of the column's output pixel in the tile's top channel (rows - 1; the
 output walker's origin), whether that pixel exists, the tile's valid row
-count and (column 0 only) the tile's biases. As column c drains rows R-1..0,
-its record gives each value's address (one channel plane lower per row);
-column 0 picks the row's bias and passes it right one column per cycle, as the
-drain is staggered. Each column registers its value, bias and address, adds
-(wrapping at the accumulator's width) and requantizes (`RoundShiftClip`): the
-value is ready WRITEBACK_LATENCY cycles after it left the array. A deskew then
-delays column c by cols-1-c cycles so that every cycle's writes are one
-channel of one tile, which the memory layout made bank-conflict-free.
+count and (column 0 only) the address of the tile's bias word. The bias
+memory lives here: when a record reaches the head of column 0's queue, its
+word (one bias per row) is read. As column c drains rows R-1..0, its record
+gives each value's address (one channel plane lower per row); column 0 picks
+the row's bias from the word and passes it right one column per cycle, as the
+drain is staggered. Each column registers its value and address, takes its
+bias, adds (wrapping at the accumulator's width) and requantizes
+(`RoundShiftClip`): the value is ready WRITEBACK_LATENCY cycles after it left
+the array. A deskew then delays column c by cols-1-c cycles so that every
+cycle's writes are one channel of one tile, which the memory layout made
+bank-conflict-free.
 
 `overflow` goes high, and stays, if a record is pushed while a column's queue
 is full (the queue depth follows from the pipeline; the tests watch it).
@@ -20,13 +23,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, fifo, wiring
+from amaranth.lib import data, fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from firebrick.hw.activation_memory import LaneWritePort
 from firebrick.hw.latency import FETCH_LATENCY, PE_LATENCY, ROUND_SHIFT_CLIP_LATENCY, WRITEBACK_LATENCY
+from firebrick.hw.packing import pack_lanes
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths, requant_shift_range
 from firebrick.hw.requantize import conv_shift_range
@@ -41,8 +46,8 @@ def record_depth(params: ArrayParams) -> int:
 
 
 class ConvWriteback(wiring.Component):
-    def __init__(self, params: ArrayParams, widths: ProgramWidths) -> None:
-        self.params, self.widths = params, widths
+    def __init__(self, params: ArrayParams, widths: ProgramWidths, *, biases: np.ndarray) -> None:
+        self.params, self.widths, self.biases = params, widths, biases
         rows, cols = params.rows, params.cols
         address = signed(widths.address + 1)
         value = signed(params.lane_act_bits + 1)
@@ -53,7 +58,7 @@ class ConvWriteback(wiring.Component):
             "positions": In(data.ArrayLayout(address, cols)),
             "lane_valid": In(cols),
             "valid_rows": In(range(rows + 1)),
-            "biases": In(unsigned(rows * params.acc_bits)),
+            "bias_address": In(unsigned(widths.bias_address)),
             # the array's drain
             "acc": In(data.ArrayLayout(signed(params.acc_bits), cols)),
             "acc_valid": In(cols),
@@ -75,13 +80,16 @@ class ConvWriteback(wiring.Component):
         rows, cols = p.rows, p.cols
         address_shape = signed(w.address + 1)
         record = data.StructLayout({"pos": address_shape, "valid": 1, "n_valid": range(rows + 1)})
-        first_record = data.StructLayout({"common": record, "bias": unsigned(rows * p.acc_bits)})
+        first_record = data.StructLayout({"common": record, "bias_address": unsigned(w.bias_address)})
         write_lane = data.StructLayout({"address": address_shape, "value": signed(p.lane_act_bits + 1), "enable": 1})
         m.submodules.deskew = deskew = SkewBuffer(write_lane, cols)
         low, high = conv_shift_range(p)
         depth = record_depth(p)
 
-        bias = [Signal(signed(p.acc_bits), name=f"bias{c}") for c in range(cols)]  # registered, W0
+        m.submodules.biases = biases = memory.Memory(
+            shape=unsigned(rows * p.acc_bits), depth=len(self.biases), init=[pack_lanes(b, p.acc_bits) for b in self.biases])
+        bias_port = biases.read_port()
+        bias = [Signal(signed(p.acc_bits), name=f"bias{c}", reset_less=True) for c in range(cols)]  # registered, W1
         for c in range(cols):
             shape = first_record if c == 0 else record
             m.submodules[f"records{c}"] = queue = fifo.SyncFIFO(width=shape.size, depth=depth)
@@ -92,7 +100,7 @@ class ConvWriteback(wiring.Component):
                 queue.w_data.eq(entry), queue.w_en.eq(self.push),
             ]
             if c == 0:
-                m.d.comb += entry.bias.eq(self.biases)
+                m.d.comb += entry.bias_address.eq(self.bias_address)
             with m.If(self.push & ~queue.w_rdy):
                 m.d.sync += self.overflow.eq(1)
             full_head = data.View(shape, queue.r_data)
@@ -100,41 +108,48 @@ class ConvWriteback(wiring.Component):
             valid, row = self.acc_valid[c], self.acc_row[c]
             m.d.comb += queue.r_en.eq(valid & (row == 0))
 
-            # W0: the value, its bias and its address, registered
-            acc = Signal(signed(p.acc_bits), name=f"acc{c}")
-            address = Signal(address_shape, name=f"address{c}")
-            live = Signal(name=f"live{c}")
-            m.d.sync += [acc.eq(self.acc[c]), live.eq(valid & head.valid & (row < head.n_valid))]
+            # W0: the value and its address, registered
+            acc = [Signal(signed(p.acc_bits), name=f"acc{c}_w{i}", reset_less=True) for i in (0, 1)]
+            address = [Signal(address_shape, name=f"address{c}_w{i}", reset_less=True) for i in (0, 1)]
+            live = [Signal(name=f"live{c}_w{i}") for i in (0, 1)]
+            acc_row = Signal.like(row, name=f"row{c}_w0")
+            m.d.sync += [acc[0].eq(self.acc[c]), live[0].eq(valid & head.valid & (row < head.n_valid)), acc_row.eq(row)]
             with m.If(valid):
-                m.d.sync += address.eq(Mux(row == rows - 1, head.pos, address - self.plane))
+                m.d.sync += address[0].eq(Mux(row == rows - 1, head.pos, address[0] - self.plane))
+            # W1: the bias of the value's row (column 0 from the tile's word, the others one column behind)
+            m.d.sync += [acc[1].eq(acc[0]), live[1].eq(live[0]), address[1].eq(address[0])]
             if c == 0:
-                with m.Switch(row):
+                # the bias word is read when a record reaches the head of the queue: after a pop, or a push into an empty one
+                fresh = Signal()
+                m.d.sync += fresh.eq(queue.r_en | (self.push & ~queue.r_rdy))
+                m.d.comb += [bias_port.addr.eq(full_head.bias_address), bias_port.en.eq(fresh)]
+                with m.Switch(acc_row):
                     for r in range(rows):
                         with m.Case(r):
-                            m.d.sync += bias[0].eq(full_head.bias[r * p.acc_bits:(r + 1) * p.acc_bits].as_signed())
+                            m.d.sync += bias[0].eq(bias_port.data[r * p.acc_bits:(r + 1) * p.acc_bits].as_signed())
             else:
                 m.d.sync += bias[c].eq(bias[c - 1])  # column c drains the same row one cycle later
 
-            # W1: the sum, wrapping at the accumulator's width like the executor's
-            total = Signal(signed(p.acc_bits), name=f"total{c}")
+            # W2: the sum, wrapping at the accumulator's width like the executor's
+            total = Signal(signed(p.acc_bits), name=f"total{c}", reset_less=True)
             total_live = Signal(name=f"total_live{c}")
-            total_address = Signal(address_shape, name=f"total_address{c}")
-            m.d.sync += [total.eq(acc + bias[c]), total_live.eq(live), total_address.eq(address)]
+            total_address = Signal(address_shape, name=f"total_address{c}", reset_less=True)
+            m.d.sync += [total.eq(acc[1] + bias[c]), total_live.eq(live[1]), total_address.eq(address[1])]
 
-            # W2..: round, shift, clip
+            # W3..: round, shift, clip
             m.submodules[f"requant{c}"] = requant = RoundShiftClip(
                 value_bits=p.acc_bits, max_right=high, max_left=-low, out_bits=p.lane_act_bits + 1,
-                shift_shape=self.shift.shape(), round_bits=len(self.round))
+                shift_shape=self.shift.shape())
             m.d.comb += [requant.value.eq(total), requant.valid.eq(total_live), requant.shift.eq(self.shift),
                          requant.round.eq(self.round), requant.lo.eq(self.lo), requant.hi.eq(self.hi)]
             delayed = total_address
             for i in range(ROUND_SHIFT_CLIP_LATENCY):
-                nxt = Signal(address_shape, name=f"address{c}_d{i + 2}")
+                nxt = Signal(address_shape, name=f"address{c}_d{i + 2}", reset_less=True)
                 m.d.sync += nxt.eq(delayed)
                 delayed = nxt
             lane = deskew.i[cols - 1 - c]
             m.d.comb += [lane.address.eq(delayed), lane.value.eq(requant.out), lane.enable.eq(requant.out_valid)]
             out = deskew.o[cols - 1 - c]
             m.d.comb += [self.write.addr[c].eq(out.address), self.write.data[c].eq(out.value), self.write.en[c].eq(out.enable)]
-        assert 2 + ROUND_SHIFT_CLIP_LATENCY == WRITEBACK_LATENCY
+        assert 3 + ROUND_SHIFT_CLIP_LATENCY == WRITEBACK_LATENCY
         return m

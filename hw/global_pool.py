@@ -57,13 +57,13 @@ class GlobalPool(wiring.Component):
         low, high = requant_shift_range(p)
 
         # stage 1: the lanes' sum
-        lane_sum = Signal(signed(p.lane_act_bits + lanes.bit_length()))
+        lane_sum = Signal(signed(p.lane_act_bits + lanes.bit_length()), reset_less=True)
         valid, last = Signal(), Signal()
         m.d.sync += [lane_sum.eq(sum((x[lane] for lane in range(lanes)), 0)),
                      valid.eq(self.operands.valid & tag.pool.valid), last.eq(tag.pool.last)]
         # stage 2: the channel's sum (wrapping at the accumulator's width)
         acc = Signal(signed(p.acc_bits))
-        finished = Signal(signed(p.acc_bits))
+        finished = Signal(signed(p.acc_bits), reset_less=True)
         finished_valid = Signal()
         m.d.sync += finished_valid.eq(0)
         with m.If(valid):
@@ -72,9 +72,9 @@ class GlobalPool(wiring.Component):
             with m.Else():
                 m.d.sync += acc.eq(acc + lane_sum)
         # stages 3 and 4: sum * multiplier in two halves, then their sum
-        low_part = Signal(unsigned(LOW_BITS + POOL_MULTIPLIER_BITS + 1))
-        high_part = Signal(signed(max(p.acc_bits - LOW_BITS, 1) + POOL_MULTIPLIER_BITS + 2))
-        scaled = Signal(signed(p.acc_bits + POOL_MULTIPLIER_BITS + 1))
+        low_part = Signal(unsigned(LOW_BITS + POOL_MULTIPLIER_BITS + 1), reset_less=True)
+        high_part = Signal(signed(max(p.acc_bits - LOW_BITS, 1) + POOL_MULTIPLIER_BITS + 2), reset_less=True)
+        scaled = Signal(signed(p.acc_bits + POOL_MULTIPLIER_BITS + 1), reset_less=True)
         scaled_valid = [Signal(name=f"scaled_valid{i}") for i in (3, 4)]
         m.d.sync += [
             low_part.eq(finished[:LOW_BITS] * self.multiplier),
@@ -84,7 +84,7 @@ class GlobalPool(wiring.Component):
         ]
         m.submodules.requant = requant = RoundShiftClip(
             value_bits=len(scaled), max_right=high, max_left=max_left_shift(p), out_bits=p.lane_act_bits + 1,
-            shift_shape=self.shift.shape(), round_bits=len(self.round))
+                shift_shape=self.shift.shape())
         m.d.comb += [requant.value.eq(scaled), requant.valid.eq(scaled_valid[1]), requant.shift.eq(self.shift),
                      requant.round.eq(self.round), requant.lo.eq(self.lo), requant.hi.eq(self.hi),
                      self.score.eq(requant.out), self.score_valid.eq(requant.out_valid)]

@@ -8,10 +8,10 @@ hold the RTL's cycle counter equal to the schedule.
 
 from __future__ import annotations
 
-#: activation SRAM read: lane addresses visible at cycle t -> bank crossbar into the SRAM address (t) ->
-#: SRAM data out (t + 1) into a register -> lane data selected from the banks, visible at t + 2
-ACTIVATION_READ_LATENCY = 2
-#: operand fetch: command at t -> lane address register -> SRAM read -> mask register: lanes visible at t + 4
+#: activation SRAM read: lane addresses visible at cycle t -> bank crossbar into a register at each bank (t) ->
+#: SRAM (t + 1) -> its output register (t + 2) -> lane data selected from the banks, visible at t + 3
+ACTIVATION_READ_LATENCY = 3
+#: operand fetch: command at t -> lane address register -> SRAM read -> mask register: lanes visible at t + 5
 FETCH_LATENCY = 1 + ACTIVATION_READ_LATENCY + 1
 #: weight path: weight address at t -> SRAM -> data register [-> codebook decode] -> padded to FETCH_LATENCY
 WEIGHT_LATENCY = FETCH_LATENCY
@@ -19,10 +19,13 @@ WEIGHT_LATENCY = FETCH_LATENCY
 PE_LATENCY = 2
 #: the requantizer core shared by write-back, bypass add and pool: + rounding constant, shift, clip
 ROUND_SHIFT_CLIP_LATENCY = 3
-#: conv write-back: a drained sum visible at t -> input register (bias, address) -> wrap(acc + bias) -> core
-WRITEBACK_LATENCY = 2 + ROUND_SHIFT_CLIP_LATENCY
-#: activation write: presented at t -> lane register -> bank crossbar into the SRAM; readable from t + 2
+#: conv write-back: a drained sum visible at t -> input register (address) -> its bias -> wrap(acc + bias) -> core
+WRITEBACK_LATENCY = 3 + ROUND_SHIFT_CLIP_LATENCY
+#: activation write: presented at t -> lane register -> bank crossbar into a register at each bank -> the SRAM;
+#: readable by reads presented from t + 2 (which meet the same bank register)
 WRITE_LATENCY = 2
+#: an image beat: accepted at t -> registered (the controller's output) -> written at the walker's lanes at t + 1
+LOAD_WRITE_LATENCY = 1 + WRITE_LATENCY
 #: bypass add: second input's lanes visible at t -> aligned -> summed -> core
 ADD_LATENCY = 2 + ROUND_SHIFT_CLIP_LATENCY
 #: global pool: a channel's last lanes visible at t -> lane sum -> accumulated -> product halves -> product -> core
@@ -31,6 +34,8 @@ POOL_LATENCY = 4 + ROUND_SHIFT_CLIP_LATENCY
 COUNTER_LATENCY = 3
 #: the controller's cycle between two steps (the next step's descriptor and lane starts are loaded)
 SETUP_CYCLES = 1
+#: the controller's outputs to the datapath are registered: the datapath acts this many cycles after a decision
+CONTROL_LATENCY = 1
 
 
 def prefetch_cycles(cols: int) -> int:

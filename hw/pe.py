@@ -42,12 +42,17 @@ class ProcessingElement(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
-        acc = Signal(signed(p.acc_bits))
-        product = Signal(signed(p.weight_bits + p.lane_act_bits))
+        acc = Signal(signed(p.acc_bits), reset_less=True)
+        product = Signal(signed(p.weight_bits + p.lane_act_bits), reset_less=True)
         ctl = Signal(Control)  # the flags of the registered product
         total = Signal(signed(p.acc_bits))
 
-        m.d.sync += [self.w_out.eq(self.w_in), self.ctl_out.eq(self.ctl_in), self.x_out.eq(self.x_in)]
+        # data registers need no reset (only the control flags do): the reset net stays small
+        w_pass = Signal.like(self.w_in, reset_less=True)
+        x_pass = Signal.like(self.x_in, reset_less=True)
+        hold = Signal.like(self.hold, reset_less=True)
+        m.d.sync += [w_pass.eq(self.w_in), self.ctl_out.eq(self.ctl_in), x_pass.eq(self.x_in)]
+        m.d.comb += [self.w_out.eq(w_pass), self.x_out.eq(x_pass), self.hold.eq(hold)]
         m.d.sync += [product.eq(self.w_in * self.x_in), ctl.eq(self.ctl_in)]
         with m.If(ctl.first):
             m.d.comb += total.eq(product)
@@ -57,7 +62,7 @@ class ProcessingElement(wiring.Component):
         m.d.sync += self.done.eq(0)
         with m.If(ctl.valid):
             with m.If(ctl.last):
-                m.d.sync += [self.hold.eq(total), self.done.eq(1), acc.eq(0)]
+                m.d.sync += [hold.eq(total), self.done.eq(1), acc.eq(0)]
             with m.Else():
                 m.d.sync += acc.eq(total)
         return m

@@ -16,12 +16,13 @@ row and left column (`row0`, `col0`, for the border test). The compiler's
   or channel tile).
 
 The lanes that fall beyond the map are not `valid`; one shared down-counter of
-the pixels left decides that.
+the pixels left decides that, and each lane's flag is a register of its own
+(it gates memory writes far from here).
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -89,9 +90,9 @@ class RasterLanes(wiring.Component):
             return Mux(stride == 2, value << 1, value)
 
         # the start chain on the next step's walk: registered, lane c one cycle behind lane c-1
-        chain_x = [Signal(unsigned(w.coord), name=f"chain_x{c}") for c in range(lanes)]
-        chain_y = [Signal(unsigned(w.coord), name=f"chain_y{c}") for c in range(lanes)]
-        chain_origin = [Signal(address, name=f"chain_origin{c}") for c in range(lanes)]
+        chain_x = [Signal(unsigned(w.coord), name=f"chain_x{c}", reset_less=True) for c in range(lanes)]
+        chain_y = [Signal(unsigned(w.coord), name=f"chain_y{c}", reset_less=True) for c in range(lanes)]
+        chain_origin = [Signal(address, name=f"chain_origin{c}", reset_less=True) for c in range(lanes)]
         m.d.sync += [chain_x[0].eq(0), chain_y[0].eq(0), chain_origin[0].eq(nxt.origin0)]
         for c in range(1, lanes):
             wraps = chain_x[c - 1] + 1 == nxt.width
@@ -101,22 +102,27 @@ class RasterLanes(wiring.Component):
                 chain_origin[c].eq(chain_origin[c - 1] + Mux(wraps, nxt.chain_wrap_address, nxt.stride)),
             ]
 
-        start_slack = [Signal(slack_shape, name=f"start_slack{c}") for c in range(lanes)]
-        start_row = [Signal(coordinate, name=f"start_row{c}") for c in range(lanes)]
-        start_col = [Signal(coordinate, name=f"start_col{c}") for c in range(lanes)]
-        start_origin = [Signal(address, name=f"start_origin{c}") for c in range(lanes)]
-        slack = [Signal(slack_shape, name=f"slack{c}") for c in range(lanes)]
-        row0 = [Signal(coordinate, name=f"row{c}") for c in range(lanes)]
-        col0 = [Signal(coordinate, name=f"col{c}") for c in range(lanes)]
-        origin = [Signal(address, name=f"origin{c}") for c in range(lanes)]
+        start_slack = [Signal(slack_shape, name=f"start_slack{c}", reset_less=True) for c in range(lanes)]
+        start_row = [Signal(coordinate, name=f"start_row{c}", reset_less=True) for c in range(lanes)]
+        start_col = [Signal(coordinate, name=f"start_col{c}", reset_less=True) for c in range(lanes)]
+        start_origin = [Signal(address, name=f"start_origin{c}", reset_less=True) for c in range(lanes)]
+        slack = [Signal(slack_shape, name=f"slack{c}", reset_less=True) for c in range(lanes)]
+        row0 = [Signal(coordinate, name=f"row{c}", reset_less=True) for c in range(lanes)]
+        col0 = [Signal(coordinate, name=f"col{c}", reset_less=True) for c in range(lanes)]
+        origin = [Signal(address, name=f"origin{c}", reset_less=True) for c in range(lanes)]
         left = Signal(signed(w.count + 1))  # pixels from lane 0 to the map's end
+        valid = Signal(lanes)
 
+        def lanes_within(pixels):  # lane c is on the map if fewer than `pixels` pixels precede it
+            return Cat(*(pixels > c for c in range(lanes)))
+
+        # each outcome's flags from registers only, so that the controls merely select one
         with m.If(control.load):
-            m.d.sync += left.eq(nxt.pixels)
+            m.d.sync += [left.eq(nxt.pixels), valid.eq(lanes_within(nxt.pixels))]
         with m.Elif(control.reset):
-            m.d.sync += left.eq(walk.pixels)
+            m.d.sync += [left.eq(walk.pixels), valid.eq(lanes_within(walk.pixels))]
         with m.Elif(control.advance):
-            m.d.sync += left.eq(left - lanes)
+            m.d.sync += [left.eq(left - lanes), valid.eq(lanes_within(left - lanes))]
 
         for c in range(lanes):
             first_slack = Signal(slack_shape, name=f"first_slack{c}")
@@ -144,6 +150,6 @@ class RasterLanes(wiring.Component):
                     col0[c].eq(col0[c] + Mux(wrap, walk.col_step_wrap, walk.col_step)),
                     origin[c].eq(origin[c] + Mux(wrap, walk.address_step_wrap, walk.address_step)),
                 ]
-            m.d.comb += [out.valid[c].eq(left > c), out.origin[c].eq(origin[c]), out.row0[c].eq(row0[c]),
+            m.d.comb += [out.valid[c].eq(valid[c]), out.origin[c].eq(origin[c]), out.row0[c].eq(row0[c]),
                          out.col0[c].eq(col0[c])]
         return m

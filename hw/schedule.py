@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from firebrick.hw.latency import (
-    ADD_LATENCY, FETCH_LATENCY, PE_LATENCY, POOL_LATENCY, SETUP_CYCLES, WRITE_LATENCY, WRITEBACK_LATENCY, prefetch_cycles,
+    ADD_LATENCY, CONTROL_LATENCY, FETCH_LATENCY, LOAD_WRITE_LATENCY, PE_LATENCY, POOL_LATENCY, SETUP_CYCLES, WRITE_LATENCY,
+    WRITEBACK_LATENCY, prefetch_cycles,
 )
 from firebrick.hw.params import ArrayParams
 from firebrick.quant.analyses import infer_shapes
@@ -59,29 +60,29 @@ class LayerSchedule:
 def conv_drain_cycles(params: ArrayParams, reduction: int, period: int) -> int:
     """Cycles after a conv's last tile until its last result is written and readable.
 
-    The last reduction step, issued `period - reduction` cycles before the tile ends, reaches the array
-    FETCH_LATENCY later, the bottom-right PE rows - 1 + cols - 1 cycles after that, is done PE_LATENCY
+    The last reduction step, issued `period - reduction` cycles before the tile ends, reaches the fetch
+    CONTROL_LATENCY later and the array FETCH_LATENCY after that, the bottom-right PE rows - 1 + cols - 1 cycles after that, is done PE_LATENCY
     later; the column drains `rows` values, each written back WRITEBACK_LATENCY later, the deskew holds
     column 0 back by cols - 1, and the write is readable WRITE_LATENCY after it is presented.
     """
     rows, cols = params.rows, params.cols
-    last_write = FETCH_LATENCY + (rows - 1) + (cols - 1) + PE_LATENCY + rows + WRITEBACK_LATENCY
+    last_write = CONTROL_LATENCY + FETCH_LATENCY + (rows - 1) + (cols - 1) + PE_LATENCY + rows + WRITEBACK_LATENCY
     return last_write + WRITE_LATENCY - (period - reduction) - 1
 
 
 def load_drain_cycles() -> int:
-    """After the image's last beat (written as it arrives) until it is readable."""
-    return WRITE_LATENCY - 1
+    """After the image's last beat until it is readable."""
+    return LOAD_WRITE_LATENCY - 1
 
 
 def add_drain_cycles() -> int:
     """After a bypass add's last read until its last result is readable."""
-    return FETCH_LATENCY + ADD_LATENCY + WRITE_LATENCY - 1
+    return CONTROL_LATENCY + FETCH_LATENCY + ADD_LATENCY + WRITE_LATENCY - 1
 
 
 def pool_channel_cycles(groups: int) -> int:
     """One channel of the global pool: its reads, the wait for its score, the cycle that sends it."""
-    return groups + FETCH_LATENCY + POOL_LATENCY + 1
+    return groups + CONTROL_LATENCY + FETCH_LATENCY + POOL_LATENCY + 1
 
 
 def codebook_entries(graph: Graph) -> int:

@@ -43,14 +43,15 @@ class Sequencer(wiring.Component):
         step = Signal(range(n), init=n - 1)
         next_step = Signal(range(n), init=0)
         wait = Signal(range(settle), init=settle - 1)
-        m.d.comb += [self.step.eq(step), self.next_step.eq(next_step), self.ready.eq(wait == 0)]
+        ready = Signal()  # a register: wait reaches 0 in the next cycle
+        m.d.comb += [self.step.eq(step), self.next_step.eq(next_step), self.ready.eq(ready)]
         with m.Switch(next_step):  # the program memory: a ROM for now, registered
             for i, word in enumerate(words):
                 with m.Case(i):
                     m.d.sync += self.next_desc.eq(word)
         with m.If(self.advance):
             m.d.sync += [self.desc.eq(self.next_desc), step.eq(next_step), next_step.eq(Mux(next_step == n - 1, 0, next_step + 1)),
-                         wait.eq(settle - 1)]
+                         wait.eq(settle - 1), ready.eq(0)]
         with m.Elif(wait != 0):
-            m.d.sync += wait.eq(wait - 1)
+            m.d.sync += [wait.eq(wait - 1), ready.eq(wait == 1)]
         return m

@@ -60,7 +60,7 @@ class SystolicArray(wiring.Component):
                 m.d.comb += [pe[r][c].w_in.eq(left[0]), pe[r][c].ctl_in.eq(left[1]), pe[r][c].x_in.eq(top)]
 
         for c in range(cols):
-            chain = [Signal(signed(p.acc_bits), name=f"chain_{c}_{r}") for r in range(rows)]
+            chain = [Signal(signed(p.acc_bits), name=f"chain_{c}_{r}", reset_less=True) for r in range(rows)]
             remaining = Signal(range(rows + 1), name=f"remaining_{c}")
             with m.If(pe[rows - 1][c].done):
                 m.d.sync += [chain[r].eq(pe[r][c].hold) for r in range(rows)]

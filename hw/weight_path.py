@@ -1,4 +1,4 @@
-"""The weight path: weight, bias and codebook memories and the decode table in front of the array.
+"""The weight path: the weight and codebook memories and the decode table in front of the array.
 
 Weights are stored one `rows`-wide word per reduction step and channel tile
 (row r of the word feeds array row r), as int weights or as k-bit codebook
@@ -6,8 +6,12 @@ indices. The controller keeps the word's address in a register; the word is
 read, registered, decoded through the layer's table when weights are shared
 (`CodebookDecoder`), and delayed so that it reaches the array WEIGHT_LATENCY
 cycles after its address, in step with the activations of the same reduction
-step (`FETCH_LATENCY`). Biases: one word per channel tile, read as the tile
-starts, ready one cycle after its address for the tile's record. A codebook
+step (`FETCH_LATENCY`). The memory is split into chunks one block RAM deep
+(`RegisteredMemory`: 1024 words on the ECP5's DP16KD at x18, CHUNK_WORDS
+elsewhere), each registered at its own output before one chunk is selected: a
+block RAM's output is slow without its register, and the synthesised depth
+cascade of a deep memory would put a multiplexer there. (Biases are added in the write-back, which holds
+their memory: `conv_writeback.py`.) A codebook
 layer's table is loaded before it runs: `table_index` walks 0..2**k, reading
 entry i from the codebook memory while writing entry i-1 into the decoder.
 """
@@ -19,27 +23,29 @@ from amaranth import Module, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from firebrick.hw.block_ram import DP16KD_DEPTH, RegisteredMemory, is_ecp5
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.latency import WEIGHT_LATENCY
 from firebrick.hw.packing import pack_lanes
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths
 
+#: words per chunk of the weight memory: one block RAM deep on ECP5 (DP16KD 512 x 36) and 7-series (RAMB36 512 x 72)
+CHUNK_WORDS = 512
+
 
 class WeightPath(wiring.Component):
-    def __init__(self, params: ArrayParams, widths: ProgramWidths, *, weights: np.ndarray, biases: np.ndarray,
+    def __init__(self, params: ArrayParams, widths: ProgramWidths, *, weights: np.ndarray,
                  codebook_bits: int | None = None, codebooks: np.ndarray | None = None) -> None:
         self.params, self.widths = params, widths
-        self.weights, self.biases, self.codebook_bits, self.codebooks = weights, biases, codebook_bits, codebooks
+        self.weights, self.codebook_bits, self.codebooks = weights, codebook_bits, codebooks
         rows = params.rows
         super().__init__({
             "weight_address": In(unsigned(widths.weight_address)),
-            "bias_address": In(unsigned(widths.bias_address)),
             "codebook_base": In(unsigned(widths.codebook_address)),
             "table_load": In(1),
             "table_index": In(range((1 << (codebook_bits or 1)) + 1)),
             "w": Out(data.ArrayLayout(signed(params.weight_bits), rows)),
-            "biases_word": Out(unsigned(rows * params.acc_bits)),
         })
 
     def elaborate(self, platform) -> Module:
@@ -47,18 +53,25 @@ class WeightPath(wiring.Component):
         p = self.params
         rows = p.rows
         stored_bits = self.codebook_bits or p.weight_bits
-        m.submodules.weights = weights = memory.Memory(
-            shape=unsigned(rows * stored_bits), depth=len(self.weights), init=[pack_lanes(w, stored_bits) for w in self.weights])
-        m.submodules.biases = biases = memory.Memory(
-            shape=unsigned(rows * p.acc_bits), depth=len(self.biases), init=[pack_lanes(b, p.acc_bits) for b in self.biases])
-        weight_port, bias_port = weights.read_port(), biases.read_port()
-        m.d.comb += [weight_port.addr.eq(self.weight_address), bias_port.addr.eq(self.bias_address),
-                     self.biases_word.eq(bias_port.data)]
-
-        word = Signal(unsigned(rows * stored_bits))  # the SRAM's output, registered
-        m.d.sync += word.eq(weight_port.data)
-        stages = 2  # address -> SRAM data -> register
-        decoded = Signal(data.ArrayLayout(signed(p.weight_bits), rows))
+        words = [pack_lanes(w, stored_bits) for w in self.weights]
+        chunk_words = DP16KD_DEPTH[18] if is_ecp5(platform) else CHUNK_WORDS
+        chunks = [words[i:i + chunk_words] for i in range(0, len(words), chunk_words)]
+        chunk_bits = (chunk_words - 1).bit_length() if len(chunks) > 1 else len(self.weight_address)
+        outputs = []
+        for i, chunk in enumerate(chunks):
+            m.submodules[f"weights{i}"] = chunk_memory = RegisteredMemory(width=rows * stored_bits, depth=len(chunk), init=chunk,
+                                                                          writable=False)
+            m.d.comb += chunk_memory.read_addr.eq(self.weight_address[:chunk_bits])
+            outputs.append(chunk_memory.read_data)
+        which = [Signal(range(len(chunks)), name=f"chunk_d{i}") for i in (1, 2)]  # the address's chunk, beside the read
+        m.d.sync += [which[0].eq(self.weight_address[chunk_bits:] if len(chunks) > 1 else 0), which[1].eq(which[0])]
+        word = Signal(unsigned(rows * stored_bits), reset_less=True)  # the chosen chunk's word, registered
+        with m.Switch(which[1]):
+            for i, registered in enumerate(outputs):
+                with m.Case(i):
+                    m.d.sync += word.eq(registered)
+        stages = 3  # address -> SRAM data -> its output register -> word register
+        decoded = Signal(data.ArrayLayout(signed(p.weight_bits), rows), reset_less=True)
         if self.codebook_bits:
             k = self.codebook_bits
             m.submodules.decoder = decoder = CodebookDecoder(index_bits=k, weight_bits=p.weight_bits, lanes=rows)
@@ -81,7 +94,7 @@ class WeightPath(wiring.Component):
         stages += 1
         delayed = decoded
         while stages < WEIGHT_LATENCY:
-            nxt = Signal.like(decoded, name=f"w_d{stages}")
+            nxt = Signal.like(decoded, name=f"w_d{stages}", reset_less=True)
             m.d.sync += nxt.eq(delayed)
             delayed, stages = nxt, stages + 1
         m.d.comb += self.w.eq(delayed)

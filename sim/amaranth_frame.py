@@ -16,7 +16,7 @@ from amaranth.sim import Simulator
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.activity_counters import Counters
 from firebrick.hw.compiler import Program
-from firebrick.hw.packing import image_beats
+from firebrick.hw.packing import image_beats, unpack_lane
 from firebrick.hw.program import StepKind
 
 
@@ -46,7 +46,7 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
             for y in range(shape[1]):
                 for x in range(shape[2]):
                     a = layout.address(offset + c, y, x)
-                    out[c, y, x] = ctx.get(dut.activations.memories[a % memory.banks].data[a // memory.banks])
+                    out[c, y, x] = unpack_lane(ctx.get(dut.activations.memories[a % memory.banks].memory.data[a // memory.banks]), 0, program.params.lane_act_bits)
         return out
 
     for s in program.steps:
@@ -61,9 +61,15 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
         ctx.set(dut.image.valid, 0)
         ctx.set(dut.scores.ready, 1)
         last_write = None
+        pending = None  # a conv step that just finished: its tensor is read from the banks a cycle later
         memory_ports = [getattr(dut.activations, name) for name in dut.activations.write_port_names]
         for cycle in range(max_cycles):
             await ctx.tick()
+            if pending is not None:
+                # its last write is readable through the read port by now (WRITE_LATENCY); in the banks'
+                # storage, which this peeks at directly, it landed one cycle later: here
+                result.layers[pending] = read_tensor(ctx, pending, shapes[pending])
+                pending = None
             if ctx.get(dut.scores.valid):
                 result.scores.append(ctx.get(dut.scores.payload))
             if ctx.get(dut.step_done):
@@ -74,7 +80,7 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
             if ctx.get(dut.step_done) and not ctx.get(dut.frame_done):
                 finished = program.steps[ctx.get(dut.step_index)]
                 if finished.kind == StepKind.CONV:
-                    result.layers[finished.node] = read_tensor(ctx, finished.node, shapes[finished.node])
+                    pending = finished.node
             if ctx.get(dut.frame_done):
                 break
         else:

@@ -55,17 +55,23 @@ def test_a_missing_tool_says_how_to_install_it():
         find_tool("yowasp-nextpnr-xilinx")
 
 
-def test_place_and_route_gives_fmax_and_a_bitstream_on_the_icebreaker(small_graph, tmp_path):
+def test_place_and_route_at_a_pll_clock_gives_fmax_and_a_bitstream_on_the_icebreaker(small_graph, tmp_path):
     from firebrick.boards.place_route import place_and_route
 
     board = load_board("icebreaker")
     manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
-    result = place_and_route(load_build(tmp_path), board, bitstream=True)
-    assert result["fmax_mhz"] > 0 and result["clock_mhz"] == 12.0
+    result = place_and_route(load_build(tmp_path), board, clock_mhz=24.0, bitstream=True)
+    # the 12 MHz oscillator through the SB_PLL40_PAD: DIVF 63, DIVQ 5 makes 24 MHz
+    assert result["clock_mhz"] == 24.0 and result["oscillator_mhz"] == 12.0 and result["pll"]["DIVF"] == 63
+    assert result["timing_met"] and result["fmax_mhz"] >= 24.0 and [r["clock_mhz"] for r in result["runs"]] == [24.0]
+    assert result["utilization"]["ICESTORM_PLL"]["used"] == 1
     assert result["utilization"]["ICESTORM_DSP"]["used"] >= 4 and result["utilization"]["ICESTORM_RAM"]["used"] > 0
-    bitstream = tmp_path / "impl" / "icebreaker" / "board" / "top.bin"
+    bitstream = tmp_path / "impl" / "icebreaker" / "board" / "24MHz" / "top.bin"
     assert result["bitstream"] == str(bitstream) and bitstream.stat().st_size > 100_000  # an UP5K image is ~104 KB
-    assert result["frames_per_second_at_clock"] == pytest.approx(12e6 / manifest.cycles_per_frame)
+    assert result["frames_per_second_at_clock"] == pytest.approx(24e6 / manifest.cycles_per_frame)
+    assert result["critical_path"]["delay_ns"] <= 1e3 / 24.0 and result["critical_path"]["sources"]
+    report = json.loads((tmp_path / "impl" / "icebreaker" / "board" / "place_route.json").read_text())
+    assert report["clock_mhz"] == 24.0 and report["runs"] == result["runs"]
 
 
 def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, capsys):
@@ -84,6 +90,8 @@ def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, c
     err = capsys.readouterr().err
     assert "no open place-and-route flow for xc7a100t" in err and "need Vivado" in err
     assert not (tmp_path / "x").exists()
+    assert main(["build", str(tmp_path / "small.fbg"), "--board", "icebreaker", "-o", str(tmp_path / "y"), "--clock", "30"]) == 1
+    assert "--clock sets the place-and-route clock: add --place-route or --bitstream" in capsys.readouterr().err
 
 
 def test_more_products_than_dsps_go_to_lut_multipliers(small_graph, tmp_path):

@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.controller import Controller, conv_issue_model
-from firebrick.hw.latency import FETCH_LATENCY, POOL_LATENCY
+from firebrick.hw.latency import CONTROL_LATENCY, FETCH_LATENCY, POOL_LATENCY
 from firebrick.hw.operand_fetch import FetchKind
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import StepKind
@@ -59,7 +59,8 @@ def test_conv_issues_follow_the_model_and_steps_last_as_scheduled(small_graph):
     assert len(advances) == len(program.steps)
     starts = advances + [len(trace)]
     for i, step in enumerate(program.steps):
-        cycles = [e for e in trace[starts[i] + 1:starts[i + 1] + 1]]  # after its set-up, up to the next set-up
+        # after its set-up, up to the next set-up, as the datapath sees the controller's registered outputs
+        cycles = trace[starts[i] + 1 + CONTROL_LATENCY:starts[i + 1] + 1 + CONTROL_LATENCY]
         if step.kind == StepKind.CONV:
             body = cycles[: step.channel_tiles * step.pixel_tiles * step.period]
             got = [(e["weight"], e["offset"], e["dy"], e["dx"], bool(e["first"]), bool(e["last"]))

@@ -36,7 +36,7 @@ def test_windows_rasters_and_debug_reads_arrive_masked_after_the_fetch_latency()
     async def bench(ctx):
         for b, mem in enumerate(memory.memories):
             for row in range(depth):
-                ctx.set(mem.data[row], int(contents[row * banks + b]))
+                ctx.set(mem.memory.data[row], int(contents[row * banks + b]) & 0x1FF)
         ctx.set(fetch.in_height, height)
         ctx.set(fetch.in_width, width)
         for t in range(len(commands) + FETCH_LATENCY):

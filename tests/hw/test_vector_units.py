@@ -8,7 +8,7 @@ from amaranth.sim import Simulator
 from firebrick.hw.bypass_add import BypassAdd
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.global_pool import GlobalPool
-from firebrick.hw.latency import ADD_LATENCY, POOL_LATENCY, ROUND_SHIFT_CLIP_LATENCY
+from firebrick.hw.latency import ADD_LATENCY, FETCH_LATENCY, POOL_LATENCY, ROUND_SHIFT_CLIP_LATENCY
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths
 from firebrick.hw.requantize import conv_shift_range
@@ -28,7 +28,7 @@ def run(dut, bench):
 
 def test_round_shift_clip_matches_the_executor_in_every_corner():
     low, high = conv_shift_range(PARAMS)
-    dut = RoundShiftClip(value_bits=24, max_right=high, max_left=-low, out_bits=10, shift_shape=signed(7), round_bits=24)
+    dut = RoundShiftClip(value_bits=24, max_right=high, max_left=-low, out_bits=10, shift_shape=signed(7), )
     rng = np.random.default_rng(0)
     cases = [(2**23 - 1, 0, -128, 127), (-(2**23), 0, -128, 127), (5, 1, 0, 255), (-5, 1, -128, 127), (7, 2, 0, 255),
              (-6, 2, -128, 127), (3, low, -128, 127), (-1, low, -128, 127), (0, low, -128, 127), (2**23 - 1, high, -128, 127),
@@ -54,7 +54,7 @@ def test_round_shift_clip_pipeline_with_layer_constants():
     """One layer's constants, values streaming: each result ROUND_SHIFT_CLIP_LATENCY cycles after its value."""
     low, high = conv_shift_range(PARAMS)
     for shift, lo, hi in [(7, 0, 255), (1, -128, 127), (0, -128, 127), (-3, -128, 127), (high, -128, 127), (low, 0, 255)]:
-        dut = RoundShiftClip(value_bits=24, max_right=high, max_left=-low, out_bits=10, shift_shape=signed(7), round_bits=24)
+        dut = RoundShiftClip(value_bits=24, max_right=high, max_left=-low, out_bits=10, shift_shape=signed(7), )
         values = [int(v) for v in np.random.default_rng(shift + 50).integers(-(2**23), 2**23, 60)] + [2**23 - 1, -(2**23), 0, 1, -1]
         seen = []
 
@@ -109,7 +109,7 @@ def operands(x, **tag):
                                               "add_a": tag.get("add_a", 0), "add_b": tag.get("add_b", 0)}}
 
 
-def test_bypass_add_matches_the_executor_and_writes_where_the_positions_said():
+def test_bypass_add_matches_the_executor_and_writes_at_the_output_walkers_lanes():
     params = ArrayParams(rows=4, cols=4, acc_bits=24)
     dut = BypassAdd(params, WIDTHS)
     rng = np.random.default_rng(2)
@@ -124,17 +124,18 @@ def test_bypass_add_matches_the_executor_and_writes_where_the_positions_said():
         for name, value in (("align_a", align_a), ("align_b", align_b), ("shift", shift), ("round", rounding_constant(shift)),
                             ("lo", lo), ("hi", hi)):
             ctx.set(getattr(dut, name), value)
-        # as in the accelerator: positions go in as the second input is read; lanes arrive FETCH_LATENCY later
+        # as in the accelerator: the inputs read on alternate cycles arrive FETCH_LATENCY later; the output
+        # walker shows a group's positions when its result is due (the controller runs it that far behind)
         from firebrick.hw.latency import FETCH_LATENCY
         schedule = {}
-        for g, (a, b, pos, valid) in enumerate(groups):
+        for g in range(len(groups)):
             schedule[2 * g] = ("read_a", None)
-            schedule[2 * g + 1] = ("read_b", (pos, valid))
+            schedule[2 * g + 1] = ("read_b", None)
+        due = {2 * g + FETCH_LATENCY + ADD_LATENCY: g for g in range(len(groups))}
         for t in range(2 * len(groups) + FETCH_LATENCY + ADD_LATENCY + 2):
-            kind, positions = schedule.get(t, (None, None))
-            if positions:
-                ctx.set(dut.positions, positions[0])
-                ctx.set(dut.lane_valid, positions[1])
+            if t in due:
+                ctx.set(dut.positions, groups[due[t]][2])
+                ctx.set(dut.lane_valid, groups[due[t]][3])
             arriving = schedule.get(t - FETCH_LATENCY, (None, None))[0]
             g = (t - FETCH_LATENCY) // 2
             if arriving == "read_a":
@@ -156,7 +157,7 @@ def test_bypass_add_matches_the_executor_and_writes_where_the_positions_said():
         for lane in range(4):
             if valid >> lane & 1:
                 # b's lanes are visible at 2g + 1 + FETCH_LATENCY; the result ADD_LATENCY after, read after that tick
-                expected.append((2 * g + 1 + 4 + ADD_LATENCY - 1, pos[lane], int(out[lane])))
+                expected.append((2 * g + 1 + FETCH_LATENCY + ADD_LATENCY - 1, pos[lane], int(out[lane])))
     assert writes == expected
 
 

@@ -1,0 +1,119 @@
+"""A memory whose read data is registered at its output: the word at an address read at t is visible at t + 2.
+
+The portable form is an Amaranth `lib.memory.Memory` (a synchronous read
+port) followed by a register. A block RAM's own output without its output
+register is slow (ECP5 DP16KD: 5.8 ns clock to out at speed grade 6, 0.95 ns
+with it, from the Project Trellis timing database nextpnr uses), and Yosys does
+not fold a register into it (YosysHQ/yosys#5814), so on the ECP5 the memory is
+the `DP16KD` primitive itself with `REGMODE_B = "OUTREG"`, when its shape fits
+one block deep: up to 2048 words of 9 bits, or 1024 words of 18 bits times as
+many blocks side by side as the width needs. The port and initial-value
+mapping follows Yosys' own (techlibs/lattice/brams_map_16kd.v). Both forms
+have the same latency, so simulation (the portable form) and the bitstream
+(the primitive) run the same schedule.
+"""
+
+from __future__ import annotations
+
+import math
+
+from amaranth import Cat, ClockSignal, Const, Module, Signal, unsigned
+from amaranth.hdl import Instance
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+#: DP16KD shapes (data width -> words) that one block holds, in Yosys' terms
+DP16KD_DEPTH = {9: 2048, 18: 1024}
+
+
+def is_ecp5(platform) -> bool:
+    """Whether `platform` is an ECP5 (its block RAMs are instantiated as DP16KD with their output register)."""
+    return platform is not None and getattr(platform, "family", None) == "ecp5"
+
+
+def dp16kd_init(words: list[int]) -> dict[str, int]:
+    """INITVAL_00..3F of an x18 block holding `words` (18 bits each): 16 words per value, each in a 20-bit slot."""
+    values = {}
+    for index in range(64):
+        value = 0
+        for i in range(16):
+            w = index * 16 + i
+            if w < len(words):
+                value |= (int(words[w]) & 0x3FFFF) << (i * 20)
+        values[f"INITVAL_{index:02X}"] = value
+    return values
+
+
+class RegisteredMemory(wiring.Component):
+    def __init__(self, *, width: int, depth: int, init: list[int] = (), writable: bool = True) -> None:
+        if depth < 1 or width < 1:
+            raise ValueError(f"a memory needs a positive depth and width, not {depth} x {width}")
+        self.width, self.depth, self.init, self.writable = width, depth, list(init), writable
+        #: the portable form's storage (simulation reads it directly)
+        self.memory = memory.Memory(shape=unsigned(width), depth=depth, init=self.init)
+        address = unsigned(max((depth - 1).bit_length(), 1))
+        members = {"read_addr": In(address), "read_en": In(1, init=1), "read_data": Out(unsigned(width))}
+        if writable:
+            members.update({"write_addr": In(address), "write_data": In(unsigned(width)), "write_en": In(1)})
+        super().__init__(members)
+
+    def _primitive_width(self) -> int | None:
+        """The DP16KD data width that holds this memory one block deep, or None."""
+        if self.writable:
+            return 9 if self.width <= 9 and self.depth <= DP16KD_DEPTH[9] and not self.init else None
+        return 18 if self.depth <= DP16KD_DEPTH[18] else None
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        block_width = self._primitive_width()
+        if is_ecp5(platform) and block_width is not None:
+            self._ecp5(m, block_width)
+            return m
+        m.submodules.memory = mem = self.memory
+        read = mem.read_port()
+        registered = Signal(unsigned(self.width), reset_less=True)  # the block RAM's output register
+        m.d.comb += [read.addr.eq(self.read_addr), read.en.eq(self.read_en), self.read_data.eq(registered)]
+        m.d.sync += registered.eq(read.data)
+        if self.writable:
+            write = mem.write_port()
+            m.d.comb += [write.addr.eq(self.write_addr), write.data.eq(self.write_data), write.en.eq(self.write_en)]
+        return m
+
+    def _ecp5(self, m: Module, block_width: int) -> None:
+        abits = {9: 3, 18: 4}[block_width]  # the word address sits above these bits of ADx (Yosys' mapping)
+        blocks = math.ceil(self.width / block_width)
+        outputs = []
+        for b in range(blocks):
+            low = b * block_width
+            bits = min(block_width, self.width - low)
+            out = Signal(18, name=f"dob{b}")
+            ports = {}
+            for i in range(14):
+                k = i - abits
+                ports[f"i_ADB{i}"] = self.read_addr[k] if 0 <= k < len(self.read_addr) else Const(0, 1)
+                if self.writable:
+                    ports[f"i_ADA{i}"] = self.write_addr[k] if 0 <= k < len(self.write_addr) else Const(0, 1)
+                else:
+                    ports[f"i_ADA{i}"] = Const(0, 1)
+            for i in range(18):
+                ports[f"i_DIA{i}"] = self.write_data[low + i] if self.writable and i < bits else Const(0, 1)
+                ports[f"i_DIB{i}"] = Const(0, 1)
+                ports[f"o_DOB{i}"] = out[i]
+            write_en = self.write_en if self.writable else Const(0, 1)
+            init = {}
+            if self.init:
+                values = dp16kd_init([(w >> low) & ((1 << bits) - 1) for w in self.init])
+                init = {f"p_{k}": Const(v, 320) for k, v in values.items()}
+            m.submodules[f"block{b}"] = Instance(
+                "DP16KD",
+                p_DATA_WIDTH_A=block_width, p_DATA_WIDTH_B=block_width, p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
+                p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC", p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
+                p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="AUTO", **init,
+                i_CLKA=ClockSignal(), i_CEA=write_en, i_OCEA=Const(1, 1), i_WEA=write_en, i_RSTA=Const(0, 1),
+                i_CSA0=Const(0, 1), i_CSA1=Const(0, 1), i_CSA2=Const(0, 1),
+                i_CLKB=ClockSignal(), i_CEB=self.read_en, i_OCEB=Const(1, 1), i_WEB=Const(0, 1), i_RSTB=Const(0, 1),
+                i_CSB0=Const(0, 1), i_CSB1=Const(0, 1), i_CSB2=Const(0, 1),
+                **ports,
+            )
+            outputs.append(out[:bits])
+        m.d.comb += self.read_data.eq(Cat(*outputs))
