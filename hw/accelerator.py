@@ -71,7 +71,7 @@ class Accelerator(wiring.Component):
         })
         self.activations = ActivationMemory(
             banks=program.memory.banks, depth=max(program.memory.bank_depth, 1), lanes=p.cols, value_bits=p.lane_act_bits,
-            address_bits=w.address, write_ports=("load", "conv", "add"),
+            address_bits=w.address, offset_bits=w.row_offset, write_ports=("load", "conv", "add"),
         )
 
     def elaborate(self, platform) -> Module:
@@ -84,7 +84,7 @@ class Accelerator(wiring.Component):
             m.submodules[f"{name}_lanes"] = walker
             m.d.comb += [walker.walk.eq(getattr(seq.desc, name)), walker.next_walk.eq(getattr(seq.next_desc, name))]
             wiring.connect(m, getattr(ctl, f"{name}_walk"), walker.control)
-        m.submodules.fetch = fetch = OperandFetch(lanes=p.cols, value_bits=p.lane_act_bits, widths=w)
+        m.submodules.fetch = fetch = OperandFetch(lanes=p.cols, value_bits=p.lane_act_bits, widths=w, banks=prog.memory.banks)
         m.submodules.activations = act = self.activations
         m.submodules.weights = weights = WeightPath(p, w, weights=prog.weights, codebook_bits=prog.codebook_bits,
                                                     codebooks=prog.codebooks)

@@ -6,8 +6,11 @@ power of two). Each cycle every read lane and every write lane may present an
 address; the compiler's layout guarantees that the lanes of one access hit
 distinct banks, so a bank takes its address from whichever lane selects it.
 
-Reads (`read`, a `LaneReadPort`): lane addresses presented at cycle t go
-through the crossbar into a register at each bank (t), into the block RAM
+Only a few bits per lane cross the crossbar: the lanes of one access lie
+close together (raster order), so an access is one base row, broadcast, and
+per lane a bank and a small row offset (`split_lanes`); each bank adds its
+lane's offset to the base. Reads (`read`, a `LaneReadPort`): lane addresses
+presented at cycle t go through the crossbar into a register at each bank (t), into the block RAM
 (t + 1), whose data is registered at t + 2 (its own output register where the
 device has one: `block_ram.py`) and routed back to the lanes, visible at t + 3
 (`ACTIVATION_READ_LATENCY`). Writes (any number of `LaneWritePort`s, of which
@@ -29,14 +32,44 @@ from firebrick.hw.block_ram import RegisteredMemory
 from firebrick.hw.latency import ACTIVATION_READ_LATENCY
 
 
+def split_lanes(m: Module, addresses, *, bank_bits: int, offset_bits: int, name: str):
+    """Lane addresses as one base row and, per lane, a bank and a row offset from it (combinational).
+
+    Lane c's address is lane 0's plus a distance d_c >= 0 (lanes walk in raster order); its bank and row are
+    those of (lane 0's address mod banks) + d_c, counted from lane 0's row. The compiler bounds the row
+    offsets of every lane on the map (`ProgramWidths.row_offset`), so only `offset_bits` travel per lane.
+    """
+    distances = []
+    for c, address in enumerate(addresses):
+        distance = Signal(bank_bits + offset_bits, name=f"{name}_distance{c}")
+        m.d.comb += distance.eq(address - addresses[0])
+        distances.append(distance)
+    return split_distances(m, addresses[0], distances, bank_bits=bank_bits, offset_bits=offset_bits, name=name)
+
+
+def split_distances(m: Module, first, distances, *, bank_bits: int, offset_bits: int, name: str):
+    """`split_lanes` from lane 0's address and each lane's distance from it."""
+    base = Signal(signed(len(first) + 1 - bank_bits), name=f"{name}_base")
+    m.d.comb += base.eq(first.as_signed() >> bank_bits)
+    lanes = []
+    for c, distance in enumerate(distances):
+        where = Signal(bank_bits + offset_bits, name=f"{name}_where{c}")
+        m.d.comb += where.eq(first[:bank_bits] + distance)
+        lanes.append((where[:bank_bits], where[bank_bits:]))
+    return base, lanes
+
+
 class LaneReadPort:
     class Signature(wiring.Signature):
-        """A read of `lanes` addresses at once (as the reader sees it); data follows ACTIVATION_READ_LATENCY later."""
+        """A read of `lanes` addresses at once (as the reader sees it), as a base row and per lane a bank and a row
+        offset (`split_lanes`); data follows ACTIVATION_READ_LATENCY later."""
 
-        def __init__(self, *, lanes: int, address_bits: int, value_bits: int) -> None:
+        def __init__(self, *, lanes: int, address_bits: int, value_bits: int, bank_bits: int, offset_bits: int) -> None:
             self.lanes, self.address_bits, self.value_bits = lanes, address_bits, value_bits
             super().__init__({
-                "addr": Out(data.ArrayLayout(unsigned(address_bits), lanes)),
+                "base": Out(signed(address_bits + 1 - bank_bits)),
+                "bank": Out(data.ArrayLayout(unsigned(max(bank_bits, 1)), lanes)),
+                "offset": Out(data.ArrayLayout(unsigned(offset_bits), lanes)),
                 "en": Out(lanes),
                 "data": In(data.ArrayLayout(signed(value_bits), lanes)),
             })
@@ -56,17 +89,17 @@ class LaneWritePort:
 
 
 class ActivationMemory(wiring.Component):
-    def __init__(self, *, banks: int, depth: int, lanes: int, value_bits: int, address_bits: int,
+    def __init__(self, *, banks: int, depth: int, lanes: int, value_bits: int, address_bits: int, offset_bits: int,
                  write_ports: tuple[str, ...] = ("write",)) -> None:
         exact_log2(banks)  # raises unless a power of two
         if lanes > banks:
             raise ValueError(f"activation memory lanes ({lanes}) must not exceed its banks ({banks})")
         self.bank_count, self.depth, self.lanes, self.value_bits = banks, depth, lanes, value_bits
-        self.address_bits, self.write_port_names = address_bits, write_ports
+        self.address_bits, self.offset_bits, self.write_port_names = address_bits, offset_bits, write_ports
         self.memories = [RegisteredMemory(width=value_bits, depth=depth) for _ in range(banks)]
         port = dict(lanes=lanes, address_bits=address_bits, value_bits=value_bits)
         super().__init__({
-            "read": In(LaneReadPort.Signature(**port)),
+            "read": In(LaneReadPort.Signature(**port, bank_bits=exact_log2(banks), offset_bits=offset_bits)),
             **{name: In(LaneWritePort.Signature(**port)) for name in write_ports},
             "conflict": Out(1),
         })
@@ -79,25 +112,34 @@ class ActivationMemory(wiring.Component):
         for b, mem in enumerate(self.memories):
             m.submodules[f"bank{b}"] = mem
 
-        def lane_bank(address):
-            return address[:bank_bits] if bank_bits else 0
 
-        # writes: merge the ports (one active at a time), register per lane
-        w_addr = Signal(data.ArrayLayout(unsigned(self.address_bits), lanes), reset_less=True)
+        # writes: merge the ports (one active at a time; an inactive one still shows its lanes' addresses, so lane
+        # 0's is the base even where it writes nothing), split into base row, banks and offsets, register per lane
+        ports = [getattr(self, name) for name in self.write_port_names]
+        active = [Signal(name=f"port_active{i}") for i in range(len(ports))]
+        merged = [Signal(unsigned(self.address_bits), name=f"merged_address{lane}") for lane in range(lanes)]
+        for i, p in enumerate(ports):
+            m.d.comb += active[i].eq(p.en != 0)
+        for lane in range(lanes):
+            m.d.comb += merged[lane].eq(_or([Mux(active[i], p.addr[lane], 0) for i, p in enumerate(ports)]))
+        w_base_now, w_split = split_lanes(m, merged, bank_bits=bank_bits, offset_bits=self.offset_bits, name="write")
+        w_base = Signal.like(w_base_now, reset_less=True)
+        w_bank = Signal(data.ArrayLayout(unsigned(max(bank_bits, 1)), lanes), reset_less=True)
+        w_offset = Signal(data.ArrayLayout(unsigned(self.offset_bits), lanes), reset_less=True)
         w_data = Signal(data.ArrayLayout(signed(self.value_bits), lanes), reset_less=True)
         w_en = Signal(lanes)
-        ports = [getattr(self, name) for name in self.write_port_names]
+        m.d.sync += w_base.eq(w_base_now)
         for lane in range(lanes):
             m.d.sync += [
-                w_addr[lane].eq(_or([Mux(p.en[lane], p.addr[lane], 0) for p in ports])),
+                w_bank[lane].eq(w_split[lane][0]), w_offset[lane].eq(w_split[lane][1]),
                 w_data[lane].eq(_or([Mux(p.en[lane], p.data[lane].as_unsigned(), 0) for p in ports])),
                 w_en[lane].eq(_or([p.en[lane] for p in ports])),
             ]
 
         conflict = Signal()
         for b in range(self.bank_count):
-            read_hits = [self.read.en[lane] & (lane_bank(self.read.addr[lane]) == b) for lane in range(lanes)]
-            write_hits = [w_en[lane] & (lane_bank(w_addr[lane]) == b) for lane in range(lanes)]
+            read_hits = [self.read.en[lane] & (self.read.bank[lane] == b) for lane in range(lanes)]
+            write_hits = [w_en[lane] & (w_bank[lane] == b) for lane in range(lanes)]
             read_row = Signal(row_shape, name=f"read_row{b}", reset_less=True)
             write_row = Signal(row_shape, name=f"write_row{b}", reset_less=True)
             write_value = Signal(signed(self.value_bits), name=f"write_value{b}", reset_less=True)
@@ -105,8 +147,8 @@ class ActivationMemory(wiring.Component):
             # one-hot by construction: an OR of the selected lane's fields, registered at the bank (the crossbar's
             # long wires end in a register, the register's short ones in the block RAM)
             m.d.sync += [
-                read_row.eq(_or([Mux(read_hits[lane], self.read.addr[lane][bank_bits:], 0) for lane in range(lanes)])),
-                write_row.eq(_or([Mux(write_hits[lane], w_addr[lane][bank_bits:], 0) for lane in range(lanes)])),
+                read_row.eq(self.read.base + _or([Mux(read_hits[lane], self.read.offset[lane], 0) for lane in range(lanes)])),
+                write_row.eq(w_base + _or([Mux(write_hits[lane], w_offset[lane], 0) for lane in range(lanes)])),
                 write_value.eq(_or([Mux(write_hits[lane], w_data[lane].as_unsigned(), 0) for lane in range(lanes)])),
                 read_en.eq(_or(read_hits)), write_en.eq(_or(write_hits)),
             ]
@@ -125,7 +167,7 @@ class ActivationMemory(wiring.Component):
         # read data: registered at each bank's output, then each lane takes its bank's value
         bank_data = [mem.read_data.as_signed() for mem in self.memories]
         for lane in range(lanes):
-            selected = lane_bank(self.read.addr[lane])
+            selected = self.read.bank[lane]
             for i in range(ACTIVATION_READ_LATENCY):
                 delayed = Signal(range(self.bank_count), name=f"selected{lane}_d{i + 1}")
                 m.d.sync += delayed.eq(selected)

@@ -212,7 +212,7 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
     weights = np.array(weight_words, np.int64).reshape(-1, rows) if weight_words else np.zeros((1, rows), np.int64)
     biases = np.array(bias_words, np.int64).reshape(-1, rows) if bias_words else np.zeros((1, rows), np.int64)
     widths = program_widths(steps, params, words=memory.words, weight_words=len(weights), bias_words=len(biases),
-                            codebook_entries=len(table_words))
+                            codebook_entries=len(table_words), banks=memory.banks)
     return Program(
         params, steps, weights, biases, memory, plan_schedule(graph, params),
         graph.input, graph.output, shapes[graph.output][0],

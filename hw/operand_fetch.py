@@ -20,8 +20,9 @@ from __future__ import annotations
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import exact_log2
 
-from firebrick.hw.activation_memory import LaneReadPort
+from firebrick.hw.activation_memory import LaneReadPort, split_distances
 from firebrick.hw.latency import ACTIVATION_READ_LATENCY, FETCH_LATENCY
 from firebrick.hw.pe import Control
 from firebrick.hw.program import ProgramWidths
@@ -61,8 +62,8 @@ def window_lanes(origins, rows, cols, valid, offset: int, dy: int, dx: int, heig
 
 
 class OperandFetch(wiring.Component):
-    def __init__(self, *, lanes: int, value_bits: int, widths: ProgramWidths) -> None:
-        self.lanes, self.value_bits, self.widths = lanes, value_bits, widths
+    def __init__(self, *, lanes: int, value_bits: int, widths: ProgramWidths, banks: int) -> None:
+        self.lanes, self.value_bits, self.widths, self.banks = lanes, value_bits, widths, banks
         positions = LanePositions.Signature(lanes=lanes, widths=widths)
         super().__init__({
             "command": In(fetch_command_layout(widths)),
@@ -71,7 +72,8 @@ class OperandFetch(wiring.Component):
             "in_height": In(unsigned(widths.coord)),
             "in_width": In(unsigned(widths.coord)),
             "debug_address": In(unsigned(widths.address)),
-            "read": Out(LaneReadPort.Signature(lanes=lanes, address_bits=widths.address, value_bits=value_bits)),
+            "read": Out(LaneReadPort.Signature(lanes=lanes, address_bits=widths.address, value_bits=value_bits,
+                                               bank_bits=exact_log2(banks), offset_bits=widths.row_offset)),
             "operands": Out(stream.Signature(operand_layout(lanes, value_bits), always_ready=True)),
         })
 
@@ -81,7 +83,14 @@ class OperandFetch(wiring.Component):
         cmd = self.command
         coordinate = signed(w.coord + 3)
 
-        # stage 0: per-lane address and enable, registered
+        # stage 0: per-lane enable, and the access as lane 0's address plus each lane's distance from it, registered
+        # as the memory takes it: base row, per-lane bank and row offset (`split_lanes`)
+        bank_bits = exact_log2(self.banks)
+        span = bank_bits + w.row_offset
+        address = signed(w.address + 1)
+        first = Signal(address)
+        distances = [Signal(span, name=f"distance{c}") for c in range(lanes)]
+        enables = Signal(lanes)
         for c in range(lanes):
             row = Signal(coordinate, name=f"row{c}")
             col = Signal(coordinate, name=f"col{c}")
@@ -93,15 +102,26 @@ class OperandFetch(wiring.Component):
             ]
             with m.Switch(cmd.kind):
                 with m.Case(FetchKind.WINDOW):
-                    m.d.sync += [self.read.addr[c].eq(self.a.origin[c] + cmd.offset), self.read.en[c].eq(inside)]
+                    m.d.comb += [distances[c].eq(self.a.origin[c] - self.a.origin[0]), enables[c].eq(inside)]
                 with m.Case(FetchKind.RASTER_A):
-                    m.d.sync += [self.read.addr[c].eq(self.a.origin[c]), self.read.en[c].eq(self.a.valid[c])]
+                    m.d.comb += [distances[c].eq(self.a.origin[c] - self.a.origin[0]), enables[c].eq(self.a.valid[c])]
                 with m.Case(FetchKind.RASTER_B):
-                    m.d.sync += [self.read.addr[c].eq(self.b.origin[c]), self.read.en[c].eq(self.b.valid[c])]
+                    m.d.comb += [distances[c].eq(self.b.origin[c] - self.b.origin[0]), enables[c].eq(self.b.valid[c])]
                 with m.Case(FetchKind.DEBUG):
-                    m.d.sync += [self.read.addr[c].eq(self.debug_address if c == 0 else 0), self.read.en[c].eq(c == 0)]
-                with m.Default():
-                    m.d.sync += self.read.en[c].eq(0)
+                    m.d.comb += enables[c].eq(c == 0)
+        with m.Switch(cmd.kind):
+            with m.Case(FetchKind.WINDOW):
+                m.d.comb += first.eq(self.a.origin[0] + cmd.offset)
+            with m.Case(FetchKind.RASTER_A):
+                m.d.comb += first.eq(self.a.origin[0])
+            with m.Case(FetchKind.RASTER_B):
+                m.d.comb += first.eq(self.b.origin[0])
+            with m.Case(FetchKind.DEBUG):
+                m.d.comb += first.eq(self.debug_address)
+        base, split = split_distances(m, first, distances, bank_bits=bank_bits, offset_bits=w.row_offset, name="read")
+        m.d.sync += [self.read.base.eq(base), self.read.en.eq(enables)]
+        for c in range(lanes):
+            m.d.sync += [self.read.bank[c].eq(split[c][0]), self.read.offset[c].eq(split[c][1])]
 
         # the tag, valid and lane enables travel with the read through the SRAM's latency
         tag = Signal(OperandTag)

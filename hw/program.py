@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+import numpy as np
 from amaranth import signed, unsigned
 from amaranth.lib import data, enum
 
@@ -134,6 +135,8 @@ class ProgramWidths:
 
     #: an activation address (unsigned); walks and offsets carry it signed, one bit wider
     address: int
+    #: how many bank rows the lanes of one access reach beyond lane 0's (bits): the crossbar carries only this
+    row_offset: int
     #: a map coordinate (unsigned); lane rows and columns carry it signed, two bits wider
     coord: int
     #: loop counts: pixels, reduction, period, tiles, channels
@@ -149,15 +152,31 @@ def _bits(value: int) -> int:
     return max(int(value).bit_length(), 1)
 
 
+def lane_span(walk: RasterWalk, lanes: int) -> int:
+    """The largest address distance from lane 0 to a lane on the map, over every position of the walk."""
+    if walk.pixels <= 1:
+        return 0
+    starts = np.arange(0, walk.pixels, lanes)
+    ends = np.minimum(starts + lanes - 1, walk.pixels - 1)
+    row_address = walk.chain_wrap_address + walk.stride * (walk.width - 1)
+
+    def origin(p):
+        return (p // walk.width) * row_address + (p % walk.width) * walk.stride
+
+    return int((origin(ends) - origin(starts)).max())
+
+
 def program_widths(steps: list[Step], params: ArrayParams, *, words: int, weight_words: int, bias_words: int,
-                   codebook_entries: int) -> ProgramWidths:
+                   codebook_entries: int, banks: int) -> ProgramWidths:
     walks = [w for s in steps for w in (s.fetch, s.out, s.b)]
+    # an access's lane c sits (lane 0's address mod banks + its distance from lane 0) // banks rows on
+    row_offset = _bits((banks - 1 + max(lane_span(w, params.cols) for w in walks)) // banks)
     coord = max([_bits(max(s.in_height, s.in_width)) for s in steps] + [_bits(w.width) for w in walks]
                 + [_bits(2 * (params.cols + 1))])
     counts = [w.pixels for w in walks] + [v for s in steps for v in (s.reduction, s.period, s.channel_tiles, s.pixel_tiles,
                                                                        s.channels, s.out_channels)]
     return ProgramWidths(
-        address=_bits(max(words, 2) - 1) + 1, coord=coord, count=_bits(max(counts)) + 1,
+        address=_bits(max(words, 2) - 1) + 1, row_offset=row_offset, coord=coord, count=_bits(max(counts)) + 1,
         weight_address=_bits(max(weight_words, 2) - 1), bias_address=_bits(max(bias_words, 2) - 1),
         codebook_address=_bits(max(codebook_entries, 2) - 1), drain=_bits(max(s.drain for s in steps)),
         steps=_bits(len(steps)),

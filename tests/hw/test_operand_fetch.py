@@ -10,14 +10,15 @@ from firebrick.hw.latency import FETCH_LATENCY
 from firebrick.hw.operand_fetch import FetchKind, OperandFetch, window_lanes
 from firebrick.hw.program import ProgramWidths
 
-WIDTHS = ProgramWidths(address=8, coord=5, count=8, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
+WIDTHS = ProgramWidths(address=8, row_offset=3, coord=5, count=8, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
 
 
 def test_windows_rasters_and_debug_reads_arrive_masked_after_the_fetch_latency():
     lanes, banks, depth = 4, 8, 32
     m = Module()
-    m.submodules.fetch = fetch = OperandFetch(lanes=lanes, value_bits=9, widths=WIDTHS)
-    m.submodules.memory = memory = ActivationMemory(banks=banks, depth=depth, lanes=lanes, value_bits=9, address_bits=8)
+    m.submodules.fetch = fetch = OperandFetch(lanes=lanes, value_bits=9, widths=WIDTHS, banks=banks)
+    m.submodules.memory = memory = ActivationMemory(banks=banks, depth=depth, lanes=lanes, value_bits=9, address_bits=8,
+                                                    offset_bits=WIDTHS.row_offset)
     wiring.connect(m, fetch.read, memory.read)
     rng = np.random.default_rng(4)
     contents = rng.integers(-256, 256, banks * depth)

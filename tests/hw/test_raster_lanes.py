@@ -7,7 +7,7 @@ from firebrick.hw.latency import prefetch_cycles
 from firebrick.hw.program import ProgramWidths, raster_walk, walk_layout
 from firebrick.hw.raster_lanes import RasterLanes, lane_positions
 
-WIDTHS = ProgramWidths(address=12, coord=6, count=10, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
+WIDTHS = ProgramWidths(address=12, row_offset=3, coord=6, count=10, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
 
 
 def walk_const(walk):

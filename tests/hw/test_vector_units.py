@@ -16,7 +16,7 @@ from firebrick.hw.round_shift_clip import RoundShiftClip, round_shift_clip, roun
 from firebrick.quant.fixed_point import round_shift
 
 PARAMS = ArrayParams(acc_bits=24)
-WIDTHS = ProgramWidths(address=10, coord=5, count=8, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
+WIDTHS = ProgramWidths(address=10, row_offset=3, coord=5, count=8, weight_address=4, bias_address=4, codebook_address=1, drain=4, steps=2)
 
 
 def run(dut, bench):

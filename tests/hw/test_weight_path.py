@@ -9,7 +9,7 @@ from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths
 from firebrick.hw.weight_path import WeightPath
 
-WIDTHS = ProgramWidths(address=8, coord=5, count=8, weight_address=11, bias_address=3, codebook_address=5, drain=4, steps=2)
+WIDTHS = ProgramWidths(address=8, row_offset=3, coord=5, count=8, weight_address=11, bias_address=3, codebook_address=5, drain=4, steps=2)
 
 
 def run(dut, bench):
