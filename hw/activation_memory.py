@@ -12,7 +12,8 @@ per lane a bank and a small row offset (`split_lanes`); each bank adds its
 lane's offset to the base. Reads (`read`, a `LaneReadPort`): lane addresses
 presented at cycle t go through the crossbar into a register at each bank (t), into the block RAM
 (t + 1), whose data is registered at t + 2 (its own output register where the
-device has one: `block_ram.py`) and routed back to the lanes, visible at t + 3
+device has one: `block_ram.py`) and routed back to the lanes through two
+levels of selection with a register between, visible at t + 4
 (`ACTIVATION_READ_LATENCY`). Writes (any number of `LaneWritePort`s, of which
 at most one is active in a cycle): registered per lane at t, through the
 crossbar into a register at each bank at t + 1, into the block RAM at t + 2,
@@ -164,19 +165,39 @@ class ActivationMemory(wiring.Component):
         with m.If(conflict):
             m.d.sync += self.conflict.eq(1)
 
-        # read data: registered at each bank's output, then each lane takes its bank's value
+        # read data: registered at each bank's output; then in two levels, with a register between, so that
+        # only a group's choice (not every bank's value) travels to each lane: per lane and group of
+        # GROUP_BANKS banks, the lane's bank if it is in the group; then the lane's group
         bank_data = [mem.read_data.as_signed() for mem in self.memories]
+        group = min(GROUP_BANKS, self.bank_count)
+        groups = self.bank_count // group
         for lane in range(lanes):
             selected = self.read.bank[lane]
+            delays = []
             for i in range(ACTIVATION_READ_LATENCY):
                 delayed = Signal(range(self.bank_count), name=f"selected{lane}_d{i + 1}")
                 m.d.sync += delayed.eq(selected)
+                delays.append(delayed)
                 selected = delayed
-            with m.Switch(selected):
-                for b in range(self.bank_count):
-                    with m.Case(b):
-                        m.d.comb += self.read.data[lane].eq(bank_data[b])
+            in_group, which_group = delays[-2][:exact_log2(group)], delays[-1][exact_log2(group):]
+            partial = [Signal(signed(self.value_bits), name=f"lane{lane}_group{g}", reset_less=True) for g in range(groups)]
+            for g in range(groups):
+                with m.Switch(in_group):
+                    for k in range(group):
+                        with m.Case(k):
+                            m.d.sync += partial[g].eq(bank_data[g * group + k])
+            if groups == 1:
+                m.d.comb += self.read.data[lane].eq(partial[0])
+            else:
+                with m.Switch(which_group):
+                    for g in range(groups):
+                        with m.Case(g):
+                            m.d.comb += self.read.data[lane].eq(partial[g])
         return m
+
+
+#: banks whose read data one lane selects among before the register of the second level
+GROUP_BANKS = 4
 
 
 def _or(values):

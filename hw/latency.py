@@ -9,9 +9,10 @@ hold the RTL's cycle counter equal to the schedule.
 from __future__ import annotations
 
 #: activation SRAM read: lane addresses visible at cycle t -> bank crossbar into a register at each bank (t) ->
-#: SRAM (t + 1) -> its output register (t + 2) -> lane data selected from the banks, visible at t + 3
-ACTIVATION_READ_LATENCY = 3
-#: operand fetch: command at t -> lane address register -> SRAM read -> mask register: lanes visible at t + 5
+#: SRAM (t + 1) -> its output register (t + 2) -> each lane's pick within a group of banks, registered (t + 3)
+#: -> the lane's group: lane data visible at t + 4
+ACTIVATION_READ_LATENCY = 4
+#: operand fetch: command at t -> lane address register -> SRAM read -> mask register: lanes visible at t + 6
 FETCH_LATENCY = 1 + ACTIVATION_READ_LATENCY + 1
 #: weight path: weight address at t -> SRAM -> data register [-> codebook decode] -> padded to FETCH_LATENCY
 WEIGHT_LATENCY = FETCH_LATENCY

@@ -53,13 +53,16 @@ class RoundShiftClip(wiring.Component):
         rounded = Signal(signed(max(self.value_bits, len(self.round) + 1) + 1), reset_less=True)  # no wrap: the executor rounds exactly
         shifted = Signal(signed(len(rounded) + self.max_left), reset_less=True)
         # the shift, decoded and registered here: it is the layer's (steady for the step), and a copy per unit
-        # keeps the wide fan-out of the barrel shifter's selects off the descriptor's register
+        # keeps the wide fan-out of the barrel shifter's selects off the descriptor's register. The copy follows
+        # the layer's while no value is in flight (a step's values start long after its first cycle), which also
+        # keeps synthesis from merging the copies of different units into one register again.
         right = Signal(range(self.max_right + 1))
         left = Signal(range(self.max_left + 1))
         rightwards = Signal()
         valid = [Signal(name=f"valid_d{i}") for i in range(ROUND_SHIFT_CLIP_LATENCY - 1)]
-        m.d.sync += [right.eq(Mux(self.shift > 0, self.shift, 0)), left.eq(Mux(self.shift < 0, -self.shift, 0)),
-                     rightwards.eq(self.shift >= 0)]
+        with m.If(~self.valid):
+            m.d.sync += [right.eq(Mux(self.shift > 0, self.shift, 0)), left.eq(Mux(self.shift < 0, -self.shift, 0)),
+                         rightwards.eq(self.shift >= 0)]
         k = self.out_bits
         upper = shifted[k - 1:]  # the output's sign bit and everything above it
         fits = Signal()

@@ -38,9 +38,11 @@ def test_round_shift_clip_matches_the_executor_in_every_corner():
         cases.append((int(rng.integers(-(2**23), 2**23)), int(rng.integers(low, high + 1)), lo, hi))
 
     async def bench(ctx):
-        for value, shift, lo, hi in cases:  # each case held for the pipeline's depth
+        for value, shift, lo, hi in cases:  # each case a layer of its own: its constants settle while nothing flows
+            ctx.set(dut.valid, 0)
             for name, v in (("value", value), ("shift", shift), ("round", rounding_constant(shift)), ("lo", lo), ("hi", hi)):
                 ctx.set(getattr(dut, name), v)
+            await ctx.tick()
             ctx.set(dut.valid, 1)
             await ctx.tick().repeat(ROUND_SHIFT_CLIP_LATENCY)
             expected = int(np.clip(round_shift(np.array([value]), shift)[0], lo, hi))
@@ -63,6 +65,7 @@ def test_round_shift_clip_pipeline_with_layer_constants():
             ctx.set(dut.round, rounding_constant(shift))
             ctx.set(dut.lo, lo)
             ctx.set(dut.hi, hi)
+            await ctx.tick()  # the layer's shift settles before its first value
             for t in range(len(values) + ROUND_SHIFT_CLIP_LATENCY):
                 ctx.set(dut.value, values[t] if t < len(values) else 0)
                 ctx.set(dut.valid, t < len(values))
