@@ -109,7 +109,7 @@ def main() -> None:
                 path = pr["critical_path"]
                 if path:
                     print(f"    critical path {path['delay_ns']:.2f} ns ({path['logic_ns']:.2f} logic, {path['routing_ns']:.2f} routing) "
-                          f"through {' -> '.join(path['sources']) or '?'}", flush=True)
+                          f"in {' -> '.join(path['components']) or '?'}, from {' -> '.join(path['sources']) or '?'}", flush=True)
             except ToolError as exc:
                 fmax = "failed: " + str(exc).splitlines()[0]
         print(f"{model:<8} {name:<10} {size:>2}x{size:<2} {cell('luts'):>14} {cell('ffs'):>14} {cell('dsps'):>10} "

@@ -35,12 +35,12 @@ class BoardTop(Elaboratable):
     """
 
     def __init__(self, program: Program, clock_hz: float, baud: int = BAUD, led_count: int = 8,
-                 pll: PllConfig | None = None) -> None:
+                 pll: PllConfig | None = None, dsp_multipliers: bool = False) -> None:
         if program.params.lane_act_bits + 1 > 16:
             raise ValueError(f"the UART protocol carries 16-bit pixels and scores; {program.params.act_bits}-bit activations need more")
         if pll is not None and abs(pll.output_mhz * 1e6 - clock_hz) > 1:
             raise ValueError(f"clock_hz {clock_hz:g} is not the PLL's output ({pll.output_mhz:g} MHz)")
-        self.program, self.pll = program, pll
+        self.program, self.pll, self.dsp_multipliers = program, pll, dsp_multipliers
         self.divisor = round(clock_hz / baud)
         self.rx = Signal(init=1)
         self.tx = Signal(init=1)
@@ -49,7 +49,7 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.program.params
-        m.submodules.accelerator = acc = Accelerator(self.program)
+        m.submodules.accelerator = acc = Accelerator(self.program, dsp_multipliers=self.dsp_multipliers)
         m.submodules.uart_rx = rx = UartRx(self.divisor)
         m.submodules.uart_tx = tx = UartTx(self.divisor)
         if platform is not None and self.pll is not None:

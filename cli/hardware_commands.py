@@ -88,6 +88,15 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                           f"(golden integer executor, {images / seconds:.0f} images/s)")
 
 
+#: what a build's clock is, in words (BuildManifest.clock_basis)
+CLOCK_BASIS_WORDS = {
+    "oscillator": "the board's oscillator",
+    "measured": "a PLL clock the board file's default design met in place-and-route",
+    "assumed": "an assumption of the board file, not timed",
+    "place-and-route": "met in this build's place-and-route",
+}
+
+
 def cmd_build(args: argparse.Namespace) -> None:
     from firebrick.boards.build import build_accelerator
     from firebrick.hw.params import ArrayParams
@@ -107,7 +116,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     rows = [[l.node, l.kind, l.macs, l.cycles, l.utilization(params)] for l in manifest.layers]
     text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows)
     text += (
-        f"\n\n{params.rows}x{params.cols} array at {manifest.clock_mhz:g} MHz ({args.board}): "
+        f"\n\n{params.rows}x{params.cols} array at {manifest.clock_mhz:g} MHz ({args.board}; clock: {CLOCK_BASIS_WORDS[manifest.clock_basis]}): "
         f"{manifest.cycles_per_frame:,} cycles/frame, {manifest.frames_per_second:,.0f} frames/s, "
         f"utilisation {manifest.utilization:.1%}, on-chip SRAM {manifest.sram_bits / 8 / 1024:.1f} KiB\n"
         f"wrote {args.output}/accelerator.v ({manifest.verilog.bytes:,} bytes) and {args.output}/manifest.json"
@@ -118,6 +127,9 @@ def cmd_build(args: argparse.Namespace) -> None:
         manifest = manifest.with_implementation(implement(args))
         manifest.write(args.output)  # the manifest records what synthesis and place-and-route measured
         text += "\n" + implementation_text(manifest.implementation)
+        if manifest.clock_basis == "place-and-route":
+            text += (f"\nfrom now on this build's figures are at {manifest.clock_mhz:g} MHz: {manifest.frames_per_second:,.0f} "
+                     "frames/s (`firebrick simulate` prices energy at it)")
     emit(args, manifest.to_dict(), text)
 
 
@@ -158,7 +170,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         + ("bit-exact with the golden executor" if report["bit_exact"] else "MISMATCH with the golden executor"),
         f"layers compared on the first {args.check_layers} frame(s): {len(report['layers_checked'])}",
         f"cycles/frame {report['cycles']:,} (schedule predicts {report['predicted_cycles']:,}), "
-        f"latency {report['latency_us']:.1f} us, {report['fps']:,.0f} frames/s, utilisation {report['utilization']:.1%}",
+        f"latency {report['latency_us']:.1f} us, {report['fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz "
+        f"({CLOCK_BASIS_WORDS[report['clock_basis']]}), utilisation {report['utilization']:.1%}",
     ]
     parts = ", ".join(f"{k} {v:.3g}" for k, v in report["energy_breakdown_uj"].items())
     lines.append(f"energy {report['energy_uj_per_frame']:.3g} µJ/frame ({report['energy_table']} table): {parts}; plot {report['energy_plot']}")

@@ -49,8 +49,9 @@ DEBUG_READ_LATENCY = FETCH_LATENCY
 
 
 class Accelerator(wiring.Component):
-    def __init__(self, program: Program) -> None:
-        self.program = program
+    def __init__(self, program: Program, *, dsp_multipliers: bool = False) -> None:
+        """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs)."""
+        self.program, self.dsp_multipliers = program, dsp_multipliers
         p, w = program.params, program.widths
         self.params = p
         lane = signed(p.lane_act_bits)
@@ -88,7 +89,7 @@ class Accelerator(wiring.Component):
         m.submodules.activations = act = self.activations
         m.submodules.weights = weights = WeightPath(p, w, weights=prog.weights, codebook_bits=prog.codebook_bits,
                                                     codebooks=prog.codebooks)
-        m.submodules.array = array = SystolicArray(p)
+        m.submodules.array = array = SystolicArray(p, dsp_multipliers=self.dsp_multipliers)
         m.submodules.writeback = writeback = ConvWriteback(p, w, biases=prog.biases)
         m.submodules.adder = adder = BypassAdd(p, w)
         m.submodules.pool = pool = GlobalPool(p)

@@ -24,7 +24,7 @@ pick one bank in a cycle: a compiler bug, which the tests watch for.
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
@@ -63,17 +63,24 @@ def split_distances(m: Module, first, distances, *, bank_bits: int, offset_bits:
 class LaneReadPort:
     class Signature(wiring.Signature):
         """A read of `lanes` addresses at once (as the reader sees it), as a base row and per lane a bank and a row
-        offset (`split_lanes`); data follows ACTIVATION_READ_LATENCY later."""
+        offset (`split_lanes`); data follows ACTIVATION_READ_LATENCY later. `select` is per lane its bank one-hot,
+        zero where the lane is off (`bank_select`): each bank's choice of lane is then an AND-OR of register bits."""
 
         def __init__(self, *, lanes: int, address_bits: int, value_bits: int, bank_bits: int, offset_bits: int) -> None:
             self.lanes, self.address_bits, self.value_bits = lanes, address_bits, value_bits
             super().__init__({
                 "base": Out(signed(address_bits + 1 - bank_bits)),
                 "bank": Out(data.ArrayLayout(unsigned(max(bank_bits, 1)), lanes)),
+                "select": Out(data.ArrayLayout(unsigned(1 << bank_bits), lanes)),
                 "offset": Out(data.ArrayLayout(unsigned(offset_bits), lanes)),
                 "en": Out(lanes),
                 "data": In(data.ArrayLayout(signed(value_bits), lanes)),
             })
+
+
+def bank_select(bank, enabled, banks: int):
+    """A lane's bank as `banks` one-hot bits, all zero unless `enabled` (decoded beside the lane, before its register)."""
+    return Cat(*(enabled & (bank == b) for b in range(banks)))
 
 
 class LaneWritePort:
@@ -125,22 +132,24 @@ class ActivationMemory(wiring.Component):
             m.d.comb += merged[lane].eq(_or([Mux(active[i], p.addr[lane], 0) for i, p in enumerate(ports)]))
         w_base_now, w_split = split_lanes(m, merged, bank_bits=bank_bits, offset_bits=self.offset_bits, name="write")
         w_base = Signal.like(w_base_now, reset_less=True)
-        w_bank = Signal(data.ArrayLayout(unsigned(max(bank_bits, 1)), lanes), reset_less=True)
+        # per lane the bank it writes, one-hot and registered: each bank's choice is then an AND-OR of registers
+        # (decoding a bank number at every bank put a compare and its fan-out on the critical path)
+        w_hit = [Signal(self.bank_count, name=f"write_hit{lane}") for lane in range(lanes)]
         w_offset = Signal(data.ArrayLayout(unsigned(self.offset_bits), lanes), reset_less=True)
         w_data = Signal(data.ArrayLayout(signed(self.value_bits), lanes), reset_less=True)
-        w_en = Signal(lanes)
         m.d.sync += w_base.eq(w_base_now)
         for lane in range(lanes):
+            enabled = _or([p.en[lane] for p in ports])
+            bank = w_split[lane][0]
             m.d.sync += [
-                w_bank[lane].eq(w_split[lane][0]), w_offset[lane].eq(w_split[lane][1]),
+                w_hit[lane].eq(bank_select(bank, enabled, self.bank_count)), w_offset[lane].eq(w_split[lane][1]),
                 w_data[lane].eq(_or([Mux(p.en[lane], p.data[lane].as_unsigned(), 0) for p in ports])),
-                w_en[lane].eq(_or([p.en[lane] for p in ports])),
             ]
 
         conflict = Signal()
         for b in range(self.bank_count):
-            read_hits = [self.read.en[lane] & (self.read.bank[lane] == b) for lane in range(lanes)]
-            write_hits = [w_en[lane] & (w_bank[lane] == b) for lane in range(lanes)]
+            read_hits = [self.read.select[lane][b] for lane in range(lanes)]
+            write_hits = [w_hit[lane][b] for lane in range(lanes)]
             read_row = Signal(row_shape, name=f"read_row{b}", reset_less=True)
             write_row = Signal(row_shape, name=f"write_row{b}", reset_less=True)
             write_value = Signal(signed(self.value_bits), name=f"write_value{b}", reset_less=True)

@@ -36,6 +36,7 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from firebrick.hw.kept_register import kept_register
 from firebrick.hw.latency import ADD_LATENCY, CONTROL_LATENCY, COUNTER_LATENCY, FETCH_LATENCY
 from firebrick.hw.operand_fetch import FetchKind, fetch_command_layout
 from firebrick.hw.params import ArrayParams
@@ -111,7 +112,6 @@ class Controller(wiring.Component):
         weight_address = Signal.like(self.weight_address)
         bias_address = Signal.like(self.bias_address)
         table_index = Signal.like(self.table_index)
-        assert CONTROL_LATENCY == 1
 
         # loop state: down-counters whose "last" flags are registers, set one cycle ahead, so that every
         # decision in a step starts from a flip-flop, not from a comparison
@@ -186,11 +186,29 @@ class Controller(wiring.Component):
             m.d.sync += drain.eq(desc.drain)
             m.next = "DRAIN"
 
-        m.d.sync += [self.command.eq(cmd), self.push.eq(push), self.valid_rows.eq(n_valid), self.bias_address.eq(bias_address),
-                     self.weight_address.eq(weight_address), self.table_load.eq(table_load), self.table_index.eq(table_index),
-                     self.load_beat.eq(beat_taken), self.load_data.eq(self.image.payload)]
-        registered = [Signal(walk_shape, name=f"{name}_walk") for name in ("fetch", "out", "b")]
-        m.d.sync += [r.eq(now) for r, now in zip(registered, walks)]
+        pausing = Signal()
+
+        def registered(value, name: str, *, kept: bool = False):
+            """`value` through CONTROL_LATENCY registers: one beside the controller, one beside the datapath.
+
+            `kept`: the last one is a `kept_register`, for a control that several components take the same
+            (the walkers' loads): synthesis would otherwise merge their registers into one for all of them."""
+            for i in range(CONTROL_LATENCY):
+                if kept and i == CONTROL_LATENCY - 1:
+                    return kept_register(m, value, platform, f"{name}_r{i + 1}")
+                stage = Signal.like(value, name=f"{name}_r{i + 1}")
+                m.d.sync += stage.eq(value)
+                value = stage
+            return value
+
+        for port, value, name in ((self.command, cmd, "command"), (self.push, push, "push"), (self.valid_rows, n_valid, "valid_rows"),
+                                  (self.bias_address, bias_address, "bias_address"), (self.weight_address, weight_address, "weight_address"),
+                                  (self.table_load, table_load, "table_load"), (self.table_index, table_index, "table_index"),
+                                  (self.load_beat, beat_taken, "load_beat"), (self.load_data, self.image.payload, "load_data"),
+                                  # `paused` rises when the fetch has the debug command: reads from then on are served
+                                  (self.paused, pausing, "paused")):
+            m.d.comb += port.eq(registered(value, name))
+        registered = [registered(now, f"{name}_walk", kept=True) for now, name in zip(walks, ("fetch", "out", "b"))]
         # in an add, the output walker runs ADD_WRITE_DELAY behind the reads: at each group's results
         delayed = registered[1]
         for i in range(ADD_WRITE_DELAY):
@@ -341,7 +359,7 @@ class Controller(wiring.Component):
                         m.next = "POOL_ISSUE"
 
             with m.State("PAUSE"):
-                m.d.comb += [self.paused.eq(1), cmd.kind.eq(FetchKind.DEBUG)]
+                m.d.comb += [pausing.eq(1), cmd.kind.eq(FetchKind.DEBUG)]
                 with m.If(self.debug_resume):
                     m.next = "NEXT"
 

@@ -8,6 +8,10 @@ hold the RTL's cycle counter equal to the schedule.
 
 from __future__ import annotations
 
+#: the controller's outputs to the datapath pass two registers (one beside the controller, one beside the
+#: datapath): the datapath acts this many cycles after a decision
+CONTROL_LATENCY = 2
+
 #: activation SRAM read: lane addresses visible at cycle t -> bank crossbar into a register at each bank (t) ->
 #: SRAM (t + 1) -> its output register (t + 2) -> each lane's pick within a group of banks, registered (t + 3)
 #: -> the lane's group: lane data visible at t + 4
@@ -16,8 +20,10 @@ ACTIVATION_READ_LATENCY = 4
 FETCH_LATENCY = 1 + ACTIVATION_READ_LATENCY + 1
 #: weight path: weight address at t -> SRAM -> data register [-> codebook decode] -> padded to FETCH_LATENCY
 WEIGHT_LATENCY = FETCH_LATENCY
-#: a PE: operands visible at t -> product register -> accumulator: the finished sum is `done` at t + 2
-PE_LATENCY = 2
+#: a multiplier: operands visible at t -> operand registers -> product register: the product visible at t + 2
+MULTIPLY_LATENCY = 2
+#: a PE: operands visible at t -> multiplier -> accumulator: the finished sum is `done` at t + 3
+PE_LATENCY = MULTIPLY_LATENCY + 1
 #: the requantizer core shared by write-back, bypass add and pool: + rounding constant, shift, clip
 ROUND_SHIFT_CLIP_LATENCY = 3
 #: conv write-back: a drained sum visible at t -> input register (address) -> its bias -> wrap(acc + bias) -> core
@@ -25,8 +31,8 @@ WRITEBACK_LATENCY = 3 + ROUND_SHIFT_CLIP_LATENCY
 #: activation write: presented at t -> lane register -> bank crossbar into a register at each bank -> the SRAM;
 #: readable by reads presented from t + 2 (which meet the same bank register)
 WRITE_LATENCY = 2
-#: an image beat: accepted at t -> registered (the controller's output) -> written at the walker's lanes at t + 1
-LOAD_WRITE_LATENCY = 1 + WRITE_LATENCY
+#: an image beat: accepted at t -> through the controller's output registers -> written at the walker's lanes
+LOAD_WRITE_LATENCY = CONTROL_LATENCY + WRITE_LATENCY
 #: bypass add: second input's lanes visible at t -> aligned -> summed -> core
 ADD_LATENCY = 2 + ROUND_SHIFT_CLIP_LATENCY
 #: global pool: a channel's last lanes visible at t -> lane sum -> accumulated -> product halves -> product -> core
@@ -35,8 +41,6 @@ POOL_LATENCY = 4 + ROUND_SHIFT_CLIP_LATENCY
 COUNTER_LATENCY = 3
 #: the controller's cycle between two steps (the next step's descriptor and lane starts are loaded)
 SETUP_CYCLES = 1
-#: the controller's outputs to the datapath are registered: the datapath acts this many cycles after a decision
-CONTROL_LATENCY = 1
 
 
 def prefetch_cycles(cols: int) -> int:

@@ -22,7 +22,7 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
 
-from firebrick.hw.activation_memory import LaneReadPort, split_distances
+from firebrick.hw.activation_memory import LaneReadPort, bank_select, split_distances
 from firebrick.hw.latency import ACTIVATION_READ_LATENCY, FETCH_LATENCY
 from firebrick.hw.pe import Control
 from firebrick.hw.program import ProgramWidths
@@ -121,7 +121,8 @@ class OperandFetch(wiring.Component):
         base, split = split_distances(m, first, distances, bank_bits=bank_bits, offset_bits=w.row_offset, name="read")
         m.d.sync += [self.read.base.eq(base), self.read.en.eq(enables)]
         for c in range(lanes):
-            m.d.sync += [self.read.bank[c].eq(split[c][0]), self.read.offset[c].eq(split[c][1])]
+            m.d.sync += [self.read.bank[c].eq(split[c][0]), self.read.offset[c].eq(split[c][1]),
+                         self.read.select[c].eq(bank_select(split[c][0], enables[c], self.banks))]
 
         # the tag, valid and lane enables travel with the read through the SRAM's latency
         tag = Signal(OperandTag)

@@ -1,9 +1,10 @@
 """One processing element of the output-stationary systolic array, and its reference model.
 
 Each cycle the PE takes a weight (with its control flags) from the left and an
-activation from the top and passes both on registered. Their product is
-registered (the multiplier's output register, so that the multiplier is a
-path of its own for the clock), and one cycle later, when `valid`, added to
+activation from the top and passes both on registered. Their product comes
+from a multiplier with registered operands and product (MULTIPLY_LATENCY; on
+the ECP5 the DSP block's own registers, so that the routes to and from a DSP
+site are paths of their own), and one cycle later, when `valid`, is added to
 the accumulator. `first` starts a new sum; on `last` the finished sum goes to
 `hold` (with a one-cycle `done` pulse, PE_LATENCY cycles after the operands)
 and the accumulator is free for the next tile at once, so consecutive tiles
@@ -19,6 +20,8 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from firebrick.hw.latency import MULTIPLY_LATENCY
+from firebrick.hw.multiplier import RegisteredMultiplier
 from firebrick.hw.params import ArrayParams
 
 #: control that travels with every weight along a row
@@ -26,8 +29,9 @@ Control = data.StructLayout({"valid": 1, "first": 1, "last": 1})
 
 
 class ProcessingElement(wiring.Component):
-    def __init__(self, params: ArrayParams) -> None:
-        self.params = params
+    def __init__(self, params: ArrayParams, *, dsp: bool = False) -> None:
+        """`dsp`: the multiplier is the device's DSP block (see `RegisteredMultiplier`)."""
+        self.params, self.dsp = params, dsp
         super().__init__({
             "w_in": In(signed(params.weight_bits)),
             "ctl_in": In(Control),
@@ -43,8 +47,8 @@ class ProcessingElement(wiring.Component):
         m = Module()
         p = self.params
         acc = Signal(signed(p.acc_bits), reset_less=True)
-        product = Signal(signed(p.weight_bits + p.lane_act_bits), reset_less=True)
-        ctl = Signal(Control)  # the flags of the registered product
+        m.submodules.multiplier = multiplier = RegisteredMultiplier(p.weight_bits, p.lane_act_bits, dsp=self.dsp)
+        product = multiplier.product
         total = Signal(signed(p.acc_bits))
 
         # data registers need no reset (only the control flags do): the reset net stays small
@@ -53,7 +57,12 @@ class ProcessingElement(wiring.Component):
         hold = Signal.like(self.hold, reset_less=True)
         m.d.sync += [w_pass.eq(self.w_in), self.ctl_out.eq(self.ctl_in), x_pass.eq(self.x_in)]
         m.d.comb += [self.w_out.eq(w_pass), self.x_out.eq(x_pass), self.hold.eq(hold)]
-        m.d.sync += [product.eq(self.w_in * self.x_in), ctl.eq(self.ctl_in)]
+        m.d.comb += [multiplier.a.eq(self.w_in), multiplier.b.eq(self.x_in)]
+        ctl = self.ctl_in  # the flags, delayed to their product
+        for i in range(MULTIPLY_LATENCY):
+            stage = Signal(Control, name=f"ctl_d{i + 1}")
+            m.d.sync += stage.eq(ctl)
+            ctl = stage
         with m.If(ctl.first):
             m.d.comb += total.eq(product)
         with m.Else():

@@ -14,7 +14,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.latency import prefetch_cycles
+from firebrick.hw.latency import CONTROL_LATENCY, prefetch_cycles
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths, Step, encode_step, step_layout
 
@@ -45,7 +45,14 @@ class Sequencer(wiring.Component):
         wait = Signal(range(settle), init=settle - 1)
         ready = Signal()  # a register: wait reaches 0 in the next cycle
         m.d.comb += [self.step.eq(step), self.next_step.eq(next_step), self.ready.eq(ready)]
-        with m.Switch(next_step):  # the program memory: a ROM for now, registered
+        # the program memory (a ROM for now, registered), read CONTROL_LATENCY - 1 cycles after an advance, so that
+        # `next_desc` still shows the step being set up when the controller's registered outputs load its walkers
+        address = next_step
+        for i in range(CONTROL_LATENCY - 1):
+            stage = Signal.like(next_step, name=f"program_address_d{i + 1}")
+            m.d.sync += stage.eq(address)
+            address = stage
+        with m.Switch(address):
             for i, word in enumerate(words):
                 with m.Case(i):
                     m.d.sync += self.next_desc.eq(word)

@@ -27,8 +27,9 @@ from firebrick.hw.skew import SkewBuffer
 
 
 class SystolicArray(wiring.Component):
-    def __init__(self, params: ArrayParams) -> None:
-        self.params = params
+    def __init__(self, params: ArrayParams, *, dsp_multipliers: bool = False) -> None:
+        """`dsp_multipliers`: each PE's multiplier is a DSP block (see `RegisteredMultiplier`)."""
+        self.params, self.dsp_multipliers = params, dsp_multipliers
         rows, cols = params.rows, params.cols
         super().__init__({
             "w": In(data.ArrayLayout(signed(params.weight_bits), rows)),
@@ -51,7 +52,7 @@ class SystolicArray(wiring.Component):
             m.d.comb += [row_skew.i[r].w.eq(self.w[r]), row_skew.i[r].ctl.eq(self.ctl)]
         m.d.comb += col_skew.i.eq(self.x)
 
-        pe = [[ProcessingElement(p) for _ in range(cols)] for _ in range(rows)]
+        pe = [[ProcessingElement(p, dsp=self.dsp_multipliers) for _ in range(cols)] for _ in range(rows)]
         for r in range(rows):
             for c in range(cols):
                 m.submodules[f"pe_{r}_{c}"] = pe[r][c]

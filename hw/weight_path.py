@@ -7,8 +7,8 @@ read, registered, decoded through the layer's table when weights are shared
 (`CodebookDecoder`), and delayed so that it reaches the array WEIGHT_LATENCY
 cycles after its address, in step with the activations of the same reduction
 step (`FETCH_LATENCY`). The memory is split into chunks one block RAM deep
-(`RegisteredMemory`: 1024 words on the ECP5's DP16KD at x18, CHUNK_WORDS
-elsewhere), each registered at its own output before one chunk is selected: a
+(`RegisteredMemory`: 1024 words on the ECP5's DP16KD at x18; elsewhere the
+depth of a 7-series RAMB36 at the word's width, `chunk_words`), each registered at its own output before one chunk is selected: a
 block RAM's output is slow without its register, and the synthesised depth
 cascade of a deep memory would put a multiplexer there. (Biases are added in the write-back, which holds
 their memory: `conv_writeback.py`.) A codebook
@@ -30,8 +30,16 @@ from firebrick.hw.packing import pack_lanes
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths
 
-#: words per chunk of the weight memory: one block RAM deep on ECP5 (DP16KD 512 x 36) and 7-series (RAMB36 512 x 72)
-CHUNK_WORDS = 512
+#: 7-series RAMB36 shapes: data width (with parity bits) -> words
+RAMB36_DEPTH = {1: 32768, 2: 16384, 4: 8192, 9: 4096, 18: 2048, 36: 1024, 72: 512}
+
+
+def chunk_words(word_bits: int) -> int:
+    """Words per chunk of a memory of `word_bits`-bit words off the ECP5: one RAMB36 deep at that width.
+
+    Shallower chunks of narrow words (512 x 16 bits) go to LUT RAM in Yosys' cost model instead of block RAM.
+    """
+    return next((depth for width, depth in RAMB36_DEPTH.items() if word_bits <= width), RAMB36_DEPTH[72])
 
 
 class WeightPath(wiring.Component):
@@ -54,9 +62,9 @@ class WeightPath(wiring.Component):
         rows = p.rows
         stored_bits = self.codebook_bits or p.weight_bits
         words = [pack_lanes(w, stored_bits) for w in self.weights]
-        chunk_words = DP16KD_DEPTH[18] if is_ecp5(platform) else CHUNK_WORDS
-        chunks = [words[i:i + chunk_words] for i in range(0, len(words), chunk_words)]
-        chunk_bits = (chunk_words - 1).bit_length() if len(chunks) > 1 else len(self.weight_address)
+        depth = DP16KD_DEPTH[18] if is_ecp5(platform) else chunk_words(rows * stored_bits)
+        chunks = [words[i:i + depth] for i in range(0, len(words), depth)]
+        chunk_bits = (depth - 1).bit_length() if len(chunks) > 1 else len(self.weight_address)
         outputs = []
         for i, chunk in enumerate(chunks):
             m.submodules[f"weights{i}"] = chunk_memory = RegisteredMemory(width=rows * stored_bits, depth=len(chunk), init=chunk,

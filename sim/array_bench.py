@@ -26,7 +26,8 @@ async def array_tiles(dut):
     spec = np.load(os.environ["FIREBRICK_ARRAY"], allow_pickle=False)
     rows, cols, wbits, xbits, abits = (int(v) for v in spec["shape"])
     row_bits = max((rows - 1).bit_length(), 1)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    # the clock starts low: a rising edge at time 0 would race the initial values of reset-less registers (Icarus)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start(start_high=False))
     dut.rst.value = 1
     dut.ctl.value = 0
     await ClockCycles(dut.clk, 3)
@@ -37,10 +38,13 @@ async def array_tiles(dut):
         await ReadOnly()
         valid = int(dut.out_valid.value) if dut.out_valid.value.is_resolvable else 0
         if valid:
-            out, out_row = int(dut.out.value), int(dut.out_row.value)
+            # only the valid columns' lanes: the others may still hold reset-less registers' unknown start values
+            out, out_row = str(dut.out.value)[::-1], str(dut.out_row.value)[::-1]  # bit i at index i
             for c in range(cols):
                 if valid >> c & 1:
-                    outputs.append([c, unpack_lane(out_row, c * row_bits, row_bits, signed=False), unpack_lane(out, c * abits, abits)])
+                    value = int(out[c * abits:(c + 1) * abits][::-1], 2)
+                    row = int(out_row[c * row_bits:(c + 1) * row_bits][::-1], 2)
+                    outputs.append([c, row, unpack_lane(value, 0, abits)])
 
     n_tiles = int(spec["k_lens"].shape[0])
     for t in range(n_tiles):

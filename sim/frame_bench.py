@@ -105,7 +105,8 @@ async def frames(dut):
     meta = json.loads(spec["meta"].tobytes().decode())
     lane_bits, score_bits = meta["lane_bits"], meta["score_bits"]
     counter_fields = meta["counters"]  # name -> [offset, width]
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    # the clock starts low: a rising edge at time 0 would race the initial values of reset-less registers (Icarus)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start(start_high=False))
     await Timer(1, unit="ns")  # Icarus: raise reset after time 0 (at time 0 the design's state stays X)
     log.info("kicked %d combinational blocks into evaluation", await kick_initial_evaluation(dut))
     dut.rst.value = 1

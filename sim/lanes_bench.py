@@ -25,7 +25,8 @@ from firebrick.hw.packing import unpack_lane
 async def lanes(dut):
     spec = json.loads(Path(os.environ["FIREBRICK_LANES"]).read_text())
     n, steps = spec["lanes"], spec["steps"]
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    # the clock starts low: a rising edge at time 0 would race the initial values of reset-less registers (Icarus)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start(start_high=False))
     await Timer(1, unit="ns")
     dut.rst.value = 1
     dut.walk.value = spec["walk_word"]

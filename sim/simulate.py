@@ -111,6 +111,8 @@ def simulate_build(
         "score_mismatch_frames": score_mismatch,
         "cycles": cycles,
         "predicted_cycles": frame_cycles,
+        "clock_mhz": clock,
+        "clock_basis": manifest.clock_basis,
         "latency_us": cycles / clock,
         "fps": clock * 1e6 / cycles,
         "utilization": macs / (cycles * params.rows * params.cols),

@@ -15,10 +15,13 @@ def read_request(addresses, banks):
     return {"base": base, "bank": [w % banks for w in where], "offset": [w // banks for w in where]}
 
 
-def set_read(ctx, port, request):
+def set_read(ctx, port, request, enables: int):
+    """Present `request` with the lanes in the mask `enables` on; `select` as the fetch makes it (`bank_select`)."""
     ctx.set(port.base, request["base"])
     ctx.set(port.bank, request["bank"])
     ctx.set(port.offset, request["offset"])
+    ctx.set(port.en, enables)
+    ctx.set(port.select, [(1 << bank) if enables >> lane & 1 else 0 for lane, bank in enumerate(request["bank"])])
 
 
 def test_lanes_write_then_read_back_through_the_crossbars():
@@ -58,15 +61,14 @@ def test_lanes_write_then_read_back_through_the_crossbars():
                     picks.append(a)
                 if len(picks) == lanes:
                     break
-            set_read(ctx, dut.read, read_request(picks + [picks[-1]] * (lanes - len(picks)), banks))
-            ctx.set(dut.read.en, (1 << len(picks)) - 1)
+            request = read_request(picks + [picks[-1]] * (lanes - len(picks)), banks)
+            set_read(ctx, dut.read, request, (1 << len(picks)) - 1)
             await ctx.tick()
-            ctx.set(dut.read.en, 0)
+            set_read(ctx, dut.read, request, 0)
             await ctx.tick().repeat(ACTIVATION_READ_LATENCY - 1)
             assert [ctx.get(dut.read.data[i]) for i in range(len(picks))] == [reference[a] for a in picks]
         assert not ctx.get(dut.conflict)
-        set_read(ctx, dut.read, read_request([3, 3 + banks, 3 + banks, 3 + banks], banks))
-        ctx.set(dut.read.en, 0b11)
+        set_read(ctx, dut.read, read_request([3, 3 + banks, 3 + banks, 3 + banks], banks), 0b11)
         await ctx.tick()
         assert ctx.get(dut.conflict)
 
@@ -84,8 +86,7 @@ def test_a_write_is_readable_write_latency_cycles_after_it_is_presented():
         ctx.set(dut.write.addr, [5, 6])
         ctx.set(dut.write.data, [77, 0])
         ctx.set(dut.write.en, 0b01)
-        set_read(ctx, dut.read, read_request([5, 6], 4))
-        ctx.set(dut.read.en, 0b01)  # read the same word every cycle from the write's cycle on
+        set_read(ctx, dut.read, read_request([5, 6], 4), 0b01)  # read the same word every cycle from the write's cycle on
         for t in range(6):
             await ctx.tick()
             ctx.set(dut.write.en, 0)

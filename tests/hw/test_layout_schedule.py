@@ -91,17 +91,17 @@ def test_conv_schedule_counts_tiles_and_steps():
     plan = {s.node: s for s in plan_schedule(graph, params)}
     conv1 = plan["conv1"]  # 16 channels, 16x16 pixels, K = 9 (1 channel x 3x3)
     assert (conv1.channel_tiles, conv1.pixel_tiles, conv1.reduction, conv1.period) == (2, 32, 9, 9)
-    # after the last tile: control 1 + fetch 6 + through the array 7 + 7 + PE 2 + drain 8 + write-back 6 + write 2, less one
-    assert conv_drain_cycles(params, 9, 9) == 1 + 6 + 7 + 7 + 2 + 8 + 6 + 2 - 1 == 38
-    assert conv1.cycles == SETUP_CYCLES + 2 * 32 * 9 + 38
+    # after the last tile: control 2 + fetch 6 + through the array 7 + 7 + PE 3 + drain 8 + write-back 6 + write 2, less one
+    assert conv_drain_cycles(params, 9, 9) == 2 + 6 + 7 + 7 + 3 + 8 + 6 + 2 - 1 == 40
+    assert conv1.cycles == SETUP_CYCLES + 2 * 32 * 9 + 40
     assert conv1.macs == 16 * 256 * 9
     squeeze = plan["fire2.squeeze"]  # K = 16 >= rows
     assert squeeze.period == 16 and squeeze.channel_tiles == 1
     e1 = plan["fire2.expand1x1"]  # K = 8 = rows: no wait
     assert e1.period == 8
-    # the image's beats and two cycles for the last one to land, registered then written (the load's set-up
-    # starts the frame, uncounted)
-    assert plan["input"].kind == "load" and plan["input"].cycles == math.ceil(32 * 32 / 8) + 2
+    # the image's beats and three cycles for the last one to land, through the two control registers then
+    # written (the load's set-up starts the frame, uncounted)
+    assert plan["input"].kind == "load" and plan["input"].cycles == math.ceil(32 * 32 / 8) + 3
 
 
 def test_a_step_lasts_at_least_the_prefetch_of_the_next(small_graph):
