@@ -36,7 +36,6 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.kept_register import kept_register
 from firebrick.hw.latency import ADD_LATENCY, CONTROL_LATENCY, COUNTER_LATENCY, FETCH_LATENCY
 from firebrick.hw.operand_fetch import FetchKind, fetch_command_layout
 from firebrick.hw.params import ArrayParams
@@ -188,14 +187,9 @@ class Controller(wiring.Component):
 
         pausing = Signal()
 
-        def registered(value, name: str, *, kept: bool = False):
-            """`value` through CONTROL_LATENCY registers: one beside the controller, one beside the datapath.
-
-            `kept`: the last one is a `kept_register`, for a control that several components take the same
-            (the walkers' loads): synthesis would otherwise merge their registers into one for all of them."""
+        def registered(value, name: str):
+            """`value` through CONTROL_LATENCY registers: one beside the controller, one beside the datapath."""
             for i in range(CONTROL_LATENCY):
-                if kept and i == CONTROL_LATENCY - 1:
-                    return kept_register(m, value, platform, f"{name}_r{i + 1}")
                 stage = Signal.like(value, name=f"{name}_r{i + 1}")
                 m.d.sync += stage.eq(value)
                 value = stage
@@ -208,7 +202,7 @@ class Controller(wiring.Component):
                                   # `paused` rises when the fetch has the debug command: reads from then on are served
                                   (self.paused, pausing, "paused")):
             m.d.comb += port.eq(registered(value, name))
-        registered = [registered(now, f"{name}_walk", kept=True) for now, name in zip(walks, ("fetch", "out", "b"))]
+        registered = [registered(now, f"{name}_walk") for now, name in zip(walks, ("fetch", "out", "b"))]
         # in an add, the output walker runs ADD_WRITE_DELAY behind the reads: at each group's results
         delayed = registered[1]
         for i in range(ADD_WRITE_DELAY):
