@@ -31,7 +31,7 @@ from firebrick.boards.board import Board
 from firebrick.boards.board_top import BAUD, BoardTop
 from firebrick.boards.manifest import Build
 from firebrick.boards.pll import PllConfig, pll_config
-from firebrick.boards.synthesis import has_abc9_fallback, run_yosys, synthesis_commands
+from firebrick.boards.synthesis import has_classic_abc_fallback, lut_mapper, run_yosys, synthesis_commands
 from firebrick.boards.tools import ToolError, run_tool
 
 PACKERS = {"ecppack": "yowasp-ecppack", "icepack": "yowasp-icepack"}
@@ -96,13 +96,13 @@ def _place_route_once(work: Path, board: Board, build: Build, platform, pll: Pll
 
     (work / "top.ys").write_text(script(False))
     fallback = None
-    if has_abc9_fallback(board, lut_multipliers):  # classic abc, should abc9 exit (see synthesis.run_yosys)
+    if has_classic_abc_fallback(board, lut_multipliers):  # classic abc, should abc9 exit (see synthesis.run_yosys)
         (work / "top_abc.ys").write_text(script(True))
         fallback = "top_abc.ys"
     times = {}
     try:
         began = time.perf_counter()
-        lut_mapper = run_yosys("top.ys", work, work / "yosys.log", fallback)
+        fell_back = run_yosys("top.ys", work, work / "yosys.log", fallback)
         times["synthesis_s"] = time.perf_counter() - began
         began = time.perf_counter()
         layout = ["--lpf", "top.lpf", "--textcfg", "top.config"] if board.family == "ecp5" else ["--pcf", "top.pcf", "--asc", "top.asc"]
@@ -132,7 +132,7 @@ def _place_route_once(work: Path, board: Board, build: Build, platform, pll: Pll
         "timing_met": fmax is not None and fmax >= clock_mhz,
         "pll": None if pll is None else {"output_mhz": pll.output_mhz, "vco_mhz": pll.vco_mhz, **pll.dividers},
         "utilization": {k: v for k, v in report.get("utilization", {}).items() if v.get("used")},
-        "critical_path": critical_path(report), "lut_mapper": lut_mapper,
+        "critical_path": critical_path(report), "lut_mapper": lut_mapper(board, lut_multipliers, fell_back),
         "bitstream": None if bitstream_file is None else str(bitstream_file),
         **times, "logs": str(work),
     }

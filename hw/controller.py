@@ -202,21 +202,21 @@ class Controller(wiring.Component):
                                   # `paused` rises when the fetch has the debug command: reads from then on are served
                                   (self.paused, pausing, "paused")):
             m.d.comb += port.eq(registered(value, name))
-        registered = [registered(now, f"{name}_walk") for now, name in zip(walks, ("fetch", "out", "b"))]
+        walk_outputs = [registered(now, f"{name}_walk") for now, name in zip(walks, ("fetch", "out", "b"))]
         # in an add, the output walker runs ADD_WRITE_DELAY behind the reads: at each group's results
-        delayed = registered[1]
+        delayed = walk_outputs[1]
         for i in range(ADD_WRITE_DELAY):
             nxt_stage = Signal(walk_shape, name=f"out_walk_d{i + 1}")
             m.d.sync += nxt_stage.eq(delayed)
             delayed = nxt_stage
         late = Signal()
         m.d.sync += late.eq(desc.kind == StepKind.ADD)
-        for port, source in ((self.fetch_walk, registered[0]), (self.b_walk, registered[2])):
+        for port, source in ((self.fetch_walk, walk_outputs[0]), (self.b_walk, walk_outputs[2])):
             m.d.comb += [port.load.eq(source.load), port.reset.eq(source.reset), port.advance.eq(source.advance), port.base.eq(source.base)]
-        m.d.comb += [self.out_walk.load.eq(registered[1].load),
-                     self.out_walk.reset.eq(Mux(late, delayed.reset, registered[1].reset)),
-                     self.out_walk.advance.eq(Mux(late, delayed.advance, registered[1].advance)),
-                     self.out_walk.base.eq(Mux(late, delayed.base, registered[1].base))]
+        m.d.comb += [self.out_walk.load.eq(walk_outputs[1].load),
+                     self.out_walk.reset.eq(Mux(late, delayed.reset, walk_outputs[1].reset)),
+                     self.out_walk.advance.eq(Mux(late, delayed.advance, walk_outputs[1].advance)),
+                     self.out_walk.base.eq(Mux(late, delayed.base, walk_outputs[1].base))]
 
         with m.FSM(init="NEXT"):
             with m.State("NEXT"):

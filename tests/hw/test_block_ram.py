@@ -2,7 +2,6 @@
 wired as Yosys maps the primitive, simulated on Icarus with a behavioural DP16KD beside the portable form."""
 
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -44,10 +43,6 @@ def test_reads_show_two_cycles_after_their_address_and_writes_land():
 def test_initial_values_fill_twenty_bit_slots_sixteen_to_a_parameter():
     values = dp16kd_init([0x3FFFF, 1, 2] + [0] * 13 + [5])
     assert values["INITVAL_00"] == 0x3FFFF | (1 << 20) | (2 << 40) and values["INITVAL_01"] == 5 and len(values) == 64
-
-
-class FakeEcp5:
-    family = "ecp5"
 
 
 def dp16kd_model() -> str:
@@ -92,11 +87,11 @@ endmodule
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed (.ci/run installs it)")
 @pytest.mark.parametrize("width, depth, writable", [(9, 1500, True), (64, 1000, False)])
-def test_the_dp16kd_form_reads_what_the_portable_form_reads(width, depth, writable, tmp_path):
+def test_the_dp16kd_form_reads_what_the_portable_form_reads(width, depth, writable, fake_ecp5, icarus_side_by_side):
     rng = np.random.default_rng(width)
     init = [] if writable else [int(v) for v in rng.integers(0, 1 << width, depth, dtype=np.uint64)]
     ecp5 = verilog.convert(RegisteredMemory(width=width, depth=depth, init=init, writable=writable), name="ecp5_form",
-                           platform=FakeEcp5(), emit_src=False)
+                           platform=fake_ecp5, emit_src=False)
     portable = verilog.convert(RegisteredMemory(width=width, depth=depth, init=init, writable=writable), name="portable_form",
                                emit_src=False)
     assert ecp5.count("DP16KD") >= 1 and 'REGMODE_B("OUTREG")' in ecp5.replace(" ", "")
@@ -122,12 +117,8 @@ module bench;
     end
 endmodule
 """
-    (tmp_path / "ops.hex").write_text("".join(f"{v:x}\n" for op in ops for v in op))
-    for name, text in (("ecp5.v", ecp5), ("portable.v", portable), ("dp16kd.v", dp16kd_model()), ("bench.v", bench)):
-        (tmp_path / name).write_text(text)
-    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "ecp5.v", "portable.v", "dp16kd.v"], cwd=tmp_path, check=True)
-    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split("\n")
-    rows = [line.split() for line in out if line and line[0].isdigit()]
+    rows = icarus_side_by_side({"ecp5.v": ecp5, "portable.v": portable, "dp16kd.v": dp16kd_model()}, bench,
+                               [v for op in ops for v in op])
     assert len(rows) == len(ops)
     settled = rows[2:]  # before the first read has passed both registers the outputs hold their start values
     assert all(a == b for _, a, b in settled), next(r for r in settled if r[1] != r[2])

@@ -2,7 +2,6 @@
 and output registers) simulated on Icarus with a behavioural MULT18X18D beside the portable form."""
 
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -35,10 +34,6 @@ def test_the_product_of_operands_at_t_is_visible_at_t_plus_the_latency():
     assert seen[MULTIPLY_LATENCY - 1:MULTIPLY_LATENCY - 1 + len(operands)] == [a * b for a, b in operands]
 
 
-class FakeEcp5:
-    family = "ecp5"
-
-
 def mult18x18d_model() -> str:
     """A behavioural MULT18X18D for the mode used: signed 18 x 18, input registers A and B and the output register."""
     a = ", ".join(f"A{i}" for i in reversed(range(18)))
@@ -66,8 +61,8 @@ endmodule
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed (.ci/run installs it)")
-def test_the_mult18x18d_form_multiplies_as_the_portable_form(tmp_path):
-    ecp5 = verilog.convert(RegisteredMultiplier(8, 9, dsp=True), name="ecp5_form", platform=FakeEcp5(), emit_src=False)
+def test_the_mult18x18d_form_multiplies_as_the_portable_form(fake_ecp5, icarus_side_by_side):
+    ecp5 = verilog.convert(RegisteredMultiplier(8, 9, dsp=True), name="ecp5_form", platform=fake_ecp5, emit_src=False)
     portable = verilog.convert(RegisteredMultiplier(8, 9, dsp=True), name="portable_form", emit_src=False)
     assert "MULT18X18D" in ecp5 and 'REG_OUTPUT_CLK("CLK0")' in ecp5.replace(" ", "") and "MULT18X18D" not in portable
     rng = np.random.default_rng(5)
@@ -91,12 +86,8 @@ module bench;
     end
 endmodule
 """
-    (tmp_path / "ops.hex").write_text("".join(f"{v:x}\n" for op in operands for v in op))
-    for name, text in (("ecp5.v", ecp5), ("portable.v", portable), ("mult.v", mult18x18d_model()), ("bench.v", bench)):
-        (tmp_path / name).write_text(text)
-    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "ecp5.v", "portable.v", "mult.v"], cwd=tmp_path, check=True)
-    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split("\n")
-    rows = [line.split() for line in out if line and line[0].isdigit()]
+    rows = icarus_side_by_side({"ecp5.v": ecp5, "portable.v": portable, "mult.v": mult18x18d_model()}, bench,
+                               [v for op in operands for v in op])
     assert len(rows) == len(operands)
     settled = rows[MULTIPLY_LATENCY:]
     assert all(e == p for _, e, p in settled), next(r for r in settled if r[1] != r[2])
