@@ -223,7 +223,12 @@ class Controller(wiring.Component):
                 m.d.comb += ev.counting.eq(~self.next_is_first)
                 with m.If(self.ready):
                     m.d.comb += [self.advance.eq(1), self.clear.eq(self.next_is_first)]
-                    m.d.comb += [walk.load.eq(1) for walk in walks]
+                    # each walker takes its starts only for a step that uses it (the output walker: conv and add
+                    # writes; the second input's: add). Besides sparing toggles, this keeps the three load
+                    # registers different, which synthesis would otherwise merge into one flip-flop driving all
+                    # three walkers across the chip (seen on the ULX3S as a 10.9 ns critical path)
+                    m.d.comb += [walks[0].load.eq(1), walks[1].load.eq((nxt.kind == StepKind.CONV) | (nxt.kind == StepKind.ADD)),
+                                 walks[2].load.eq(nxt.kind == StepKind.ADD)]
                     m.d.sync += [
                         issuing.eq(1), first_issue.eq(1), offset.eq(0), dy.eq(0), dx.eq(0), add_phase.eq(0),
                         kernel_last.eq(nxt.kernel - 1),
