@@ -78,7 +78,7 @@ def next_clock(target_mhz: float, fmax_mhz: float | None, make) -> float | None:
     return wanted if wanted < target_mhz else None
 
 
-def _place_route_once(work: Path, board: Board, build: Build, platform, pll: PllConfig | None, clock_mhz: float,
+def _place_route_once(work: Path, board: Board, build: Build, pll: PllConfig | None, clock_mhz: float,
                       bitstream: bool) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     for stale in OUTPUTS:
@@ -86,7 +86,7 @@ def _place_route_once(work: Path, board: Board, build: Build, platform, pll: Pll
     params, program = build.manifest.params, build.program
     lut_multipliers = params.rows * params.cols > board.resources.dsps
     top = BoardTop(program, clock_hz=clock_mhz * 1e6, pll=pll, dsp_multipliers=not lut_multipliers)
-    plan = platform.build(top, name="top", do_build=False)
+    plan = platform_for(board).build(top, name="top", do_build=False)  # a fresh platform: one prepares one design
     constraints = "top.lpf" if board.family == "ecp5" else "top.pcf"
     for name in ("top.il", constraints):
         (work / name).write_bytes(plan.files[name].encode() if isinstance(plan.files[name], str) else plan.files[name])
@@ -188,7 +188,7 @@ def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = Non
         pll = pll_config(board.family, oscillator, target) if has_pll else None
         if log:
             log(f"placing and routing at {target:g} MHz ({'PLL from' if pll else 'the'} {oscillator:g} MHz oscillator)")
-        run = _place_route_once(root / f"{target:g}MHz", board, build, platform, pll, target, bitstream)
+        run = _place_route_once(root / f"{target:g}MHz", board, build, pll, target, bitstream)
         runs.append(run)
         if log:
             fmax = "unknown" if run["fmax_mhz"] is None else f"{run['fmax_mhz']:.1f} MHz"

@@ -77,6 +77,23 @@ def test_place_and_route_at_a_pll_clock_gives_fmax_and_a_bitstream_on_the_icebre
     assert report["clock_mhz"] == 24.0 and report["runs"] == result["runs"]
 
 
+@pytest.mark.slow  # two or three iCE40 place-and-route runs: ~10 min on 2 cores
+def test_without_a_clock_place_and_route_searches_for_the_fastest_one_it_meets(small_graph, tmp_path):
+    from firebrick.boards.place_route import CLOCK_MARGIN, place_and_route
+
+    board = load_board("icebreaker")
+    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    result = place_and_route(load_build(tmp_path), board, bitstream=False)
+    runs = result["runs"]
+    # the first run at the board file's clock; the 2x2 design is faster than that, so at least one more run
+    # (each on a fresh platform) at a PLL clock below its Fmax / (1 + margin)
+    assert runs[0]["clock_mhz"] == board.clock_mhz and runs[0]["timing_met"] and len(runs) >= 2
+    assert runs[1]["clock_mhz"] > board.clock_mhz and runs[1]["clock_mhz"] <= runs[0]["fmax_mhz"] / (1 + CLOCK_MARGIN)
+    met = [r for r in runs if r["timing_met"]]
+    assert result["timing_met"] and result["clock_mhz"] == max(r["clock_mhz"] for r in met)
+    assert "fastest PLL clock" in result["clock_chosen_by"]
+
+
 def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, capsys):
     from firebrick.cli import main
     from firebrick.quant.fbg import save_graph
