@@ -80,6 +80,7 @@ class RegisteredMemory(wiring.Component):
         return m
 
     def _ecp5(self, m: Module, block_width: int) -> None:
+        self.memory._MustUse__silence = True  # the portable form's storage, unused in this form (no warning)
         abits = {9: 3, 18: 4}[block_width]  # the word address sits above these bits of ADx (Yosys' mapping)
         blocks = math.ceil(self.width / block_width)
         outputs = []
