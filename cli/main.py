@@ -31,7 +31,12 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, cosine schedule (default {d.lr})")
     p.add_argument("--max-shift", type=int, default=d.max_shift, help=f"augmentation: random shift in pixels (default {d.max_shift})")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for init, shuffling, dropout (default 0)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; parallel sweeps run one per process)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1; parallel sweeps run one per process)")
+    p.add_argument("--workers", type=int, help="data-parallel worker processes (torch.distributed, gloo); the global batch is "
+                                               "workers x --batch-size and the peak rate workers x --lr (default 1; under "
+                                               "torchrun: the workers it started)")
+    p.add_argument("--warmup-epochs", type=int, help="epochs of linear warm-up from --lr to workers x --lr "
+                                                     "(default 0 for one worker, else 5 %% of the epochs, at least 1 where there are two)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -72,10 +72,26 @@ def cmd_cost(args: argparse.Namespace) -> None:
     emit(args, cost.to_dict(), table + "\n\n" + totals)
 
 
-def _train_config(args: argparse.Namespace):
+def _train_config(args: argparse.Namespace, workers: int | None = None):
     from firebrick.models.training import TrainConfig
 
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_shift=args.max_shift)
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_shift=args.max_shift,
+                       workers=workers if workers is not None else 1 if args.workers is None else args.workers,
+                       warmup_epochs=args.warmup_epochs)
+
+
+def _torchrun_workers(args: argparse.Namespace):
+    """This process's group when torchrun started it (it joins the others first), else None."""
+    from firebrick.errors import FirebrickError
+    from firebrick.models.distributed import join_launcher_group, launched_by_torchrun
+
+    if not launched_by_torchrun():
+        return None
+    group = join_launcher_group()
+    if args.workers not in (None, group.size):
+        raise FirebrickError(f"--workers {args.workers}, but torchrun started {group.size} workers; "
+                             "leave --workers out under torchrun (its --nnodes x --nproc-per-node decide)")
+    return group
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -84,13 +100,22 @@ def cmd_train(args: argparse.Namespace) -> None:
     from firebrick.models.training import train
     from firebrick.cli.table import format_table
 
-    dataset_name = resolve_dataset(args.model, args.dataset)
-    spec, dataset = training_spec(args.model, dataset_name, input_size=args.input, fit=args.fit, seed=args.split_seed)
-    output = args.output or Path("firebrick-out") / f"{spec.name}-{Path(dataset_name).name}.pt"
-    checkpoint = train(
-        spec, dataset, _train_config(args), output,
-        overwrite=args.overwrite, progress=False if args.no_progress else None, threads=args.threads,
-    )
+    group = _torchrun_workers(args)
+    try:
+        dataset_name = resolve_dataset(args.model, args.dataset)
+        spec, dataset = training_spec(args.model, dataset_name, input_size=args.input, fit=args.fit, seed=args.split_seed)
+        output = args.output or Path("firebrick-out") / f"{spec.name}-{Path(dataset_name).name}.pt"
+        checkpoint = train(
+            spec, dataset, _train_config(args, group.size if group else None), output,
+            overwrite=args.overwrite, progress=False if args.no_progress else None, threads=args.threads,
+        )
+    finally:
+        if group is not None:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    if group is not None and not group.leader:
+        return  # rank 0 reports
     cost = model_cost(checkpoint.build_model())
     meta = checkpoint.metadata
     document = {
@@ -101,6 +126,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "macs": cost.macs,
         "epochs": meta["epochs_done"],
         "train_seconds": meta["train_seconds"],
+        "parallel": meta.get("parallel"),
         "accuracy": meta["accuracy"],
         "history": meta["history"],
     }
@@ -110,6 +136,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         [[spec.name, dataset_name, cost.params, cost.macs, meta["epochs_done"], round(meta["train_seconds"], 1),
           acc["train"], acc["val"], acc["test"]]],
     )
+    parallel = meta.get("parallel")
+    if parallel and parallel["workers"] > 1:
+        text += (f"\n\n{parallel['workers']} workers ({parallel['backend']}) x batch {parallel['per_worker_batch']} = global batch "
+                 f"{parallel['global_batch']}; peak rate {parallel['peak_lr']:g} = {parallel['workers']} x {parallel['base_lr']:g}, "
+                 f"warm-up {parallel['warmup_epochs']} epoch(s)")
     emit(args, document, text + f"\n\ncheckpoint: {output}")
 
 

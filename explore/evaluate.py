@@ -57,7 +57,7 @@ def _locked(path: Path):
 
 
 def _model_hash(net_dict: dict[str, Any], data_fingerprint: str, config: TrainConfig) -> str:
-    identity = {"net": net_dict, "data": data_fingerprint, "train": dataclasses.asdict(config)}
+    identity = {"net": net_dict, "data": data_fingerprint, "train": config.identity()}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -78,7 +78,8 @@ def point_graph(spec: SweepSpec, point: dict[str, Any], out_dir: str) -> tuple[G
     result: dict[str, Any] = {"params": cost.params, "macs": cost.macs}
     if spec.training is not None:
         train_config = TrainConfig(epochs=settings["training"]["epochs"], lr=settings["training"]["lr"],
-                                   batch_size=settings["training"]["batch_size"], seed=point.get("training.seed", spec.training.seeds[0]))
+                                   batch_size=settings["training"]["batch_size"], workers=settings["training"]["workers"],
+                                   seed=point.get("training.seed", spec.training.seeds[0]))
         digest = _model_hash(net.to_dict(), dataset.fingerprint(), train_config)
         checkpoint_path = Path(out_dir) / "checkpoints" / f"{digest}.pt"
         with _locked(checkpoint_path.with_suffix(".lock")):

@@ -47,7 +47,8 @@ def resolve(spec: SweepSpec, point: dict[str, Any]) -> dict[str, dict[str, Any]]
     out: dict[str, dict[str, Any]] = {
         "model": dict(spec.model.fixed), "quantization": dict(spec.quantization.fixed), "hardware": dict(spec.hardware.fixed),
         "training": {} if spec.training is None else {
-            "epochs": spec.training.epochs, "lr": spec.training.lr, "batch_size": spec.training.batch_size},
+            "epochs": spec.training.epochs, "lr": spec.training.lr, "batch_size": spec.training.batch_size,
+            "workers": spec.training.workers},
     }
     for name, value in point.items():
         section, key = name.split(".", 1)

@@ -160,7 +160,10 @@ def _run_on_ray(address: str, spec: SweepSpec, todo: list[tuple[int, dict[str, A
     except ImportError:
         raise FirebrickError("--address needs Ray: pip install \"ray[default]\" on this machine and the cluster") from None
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-    remote = ray.remote(num_cpus=1, max_retries=MAX_ATTEMPTS)(_safe_evaluate)  # a dead worker's task is retried by Ray
+    # A task runs on one node: reserving a CPU per training worker keeps a point's workers together (no placement group
+    # needed; they meet through a file store there). A dead worker's task is retried by Ray.
+    cpus = spec.training.workers if spec.training is not None else 1
+    remote = ray.remote(num_cpus=cpus, max_retries=MAX_ATTEMPTS)(_safe_evaluate)
     spec_dict = ray.put(spec.to_dict())
     refs = {remote.remote(spec_dict, point, out_dir): (index, point) for index, point in todo}
     while refs:

@@ -60,12 +60,18 @@ class ModelSection:
 class TrainingSection:
     epochs: int = 40
     lr: float = 0.1
+    #: per worker; the global batch is batch_size x workers
     batch_size: int = 64
     seeds: list[int] = field(default_factory=lambda: [0])
+    #: data-parallel training processes per point (the local runner's --workers points each start this many;
+    #: on Ray a point's task reserves this many CPUs on one node)
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.lr <= 0 or self.batch_size < 1 or not self.seeds:
             raise ValueError("training needs epochs >= 1, lr > 0, batch_size >= 1 and at least one seed")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ConfigError("", "training.workers", f"must be a positive integer, not {self.workers!r}")
 
 
 @dataclass(frozen=True)

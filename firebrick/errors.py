@@ -36,3 +36,7 @@ class DatasetError(FirebrickError):
 
 class CheckpointError(FirebrickError):
     """A checkpoint that is missing, truncated, foreign or does not match."""
+
+
+class TrainingError(FirebrickError):
+    """A training run that stopped before its last epoch (a data-parallel worker died)."""

@@ -5,6 +5,13 @@ random (init, shuffling, dropout, augmentation) is drawn from generators seeded
 by (seed, epoch), so training N epochs in one go or in several resumed runs
 gives the same weights bit for bit. A checkpoint is written atomically after
 every epoch; an interrupted run continues from the last one.
+
+Data parallel (FireCaffe's scheme on torch.distributed): `workers` processes
+each take a shard of every global batch of `workers x batch_size` images, DDP
+averages their gradients, and the rate is scaled linearly with the global
+batch after a linear warm-up. The workers together see the same batches in the
+same order as one worker at the global batch; batch-norm statistics are each
+worker's own (rank 0's running averages are kept).
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 import firebrick
-from firebrick.errors import CheckpointError, SpecError
+from firebrick.errors import CheckpointError, SpecError, TrainingError
 from firebrick.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from firebrick.models.datasets import Dataset
+from firebrick.models.distributed import BACKEND, Group, WorkerDied, current_group, from_leader, run_workers, sum_over_workers
 from firebrick.models.firenet import FireNet
 from firebrick.models.spec import NetSpec
 
@@ -36,8 +46,9 @@ class TrainConfig:
 
     #: passes over the training split
     epochs: int = 40
+    #: images per step on each worker; the global batch is batch_size x workers
     batch_size: int = 64
-    #: peak learning rate of the cosine schedule
+    #: peak learning rate of the cosine schedule for one worker; N workers peak at N x lr
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -45,9 +56,14 @@ class TrainConfig:
     max_shift: int = 2
     #: seeds init, shuffling, dropout and augmentation
     seed: int = 0
+    #: data-parallel worker processes (torch.distributed, gloo), each on its own shard of every global batch
+    workers: int = 1
+    #: epochs over which the rate rises linearly from lr to workers x lr; None: 0 for one worker, else 5 % of the
+    #: epochs (at least 1, unless there is only one)
+    warmup_epochs: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(f"{name} must be a positive integer, not {value!r}")
@@ -55,6 +71,41 @@ class TrainConfig:
             raise SpecError(f"lr must be positive, not {self.lr!r}")
         if self.max_shift < 0:
             raise SpecError(f"max_shift must be >= 0, not {self.max_shift!r}")
+        if self.warmup_epochs is None:
+            object.__setattr__(self, "warmup_epochs", 0 if self.workers == 1 else min(self.epochs - 1, max(1, round(0.05 * self.epochs))))
+        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int) or not 0 <= self.warmup_epochs < self.epochs:
+            raise SpecError(f"warmup_epochs must be an integer from 0 to epochs - 1 ({self.epochs - 1}), not {self.warmup_epochs!r}")
+
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.workers
+
+    @property
+    def peak_lr(self) -> float:
+        """The linear scaling rule: the rate grows with the global batch, i.e. with the workers."""
+        return self.lr * self.workers
+
+    def learning_rate(self, step: int, steps_per_epoch: int) -> float:
+        """The rate at a global step: linear warm-up from lr to peak_lr, then cosine from peak_lr to 0."""
+        warmup = self.warmup_epochs * steps_per_epoch
+        if step < warmup:
+            return self.lr + (self.peak_lr - self.lr) * step / warmup
+        return self.peak_lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (self.epochs * steps_per_epoch - warmup)))
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the weights; one-worker defaults are left out, so older checkpoints still match."""
+        fields = dataclasses.asdict(self)
+        if self.workers == 1 and self.warmup_epochs == 0:
+            del fields["workers"], fields["warmup_epochs"]
+        return fields
+
+    def parallel_record(self) -> dict[str, Any]:
+        """What the checkpoint records of the batch rule."""
+        return {"workers": self.workers, "backend": BACKEND, "per_worker_batch": self.batch_size,
+                "global_batch": self.global_batch, "base_lr": self.lr, "peak_lr": self.peak_lr,
+                "warmup_epochs": self.warmup_epochs,
+                "rule": "global batch = per-worker batch x workers; peak rate = lr x workers (linear in the global batch), "
+                        "reached by a linear warm-up from lr, then cosine to 0"}
 
 
 @torch.no_grad()
@@ -88,8 +139,29 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
 
+def _worker_seed(seed: int, epoch: int, rank: int) -> int:
+    """Augmentation and dropout seed of one worker: distinct per rank, so shards are not shifted alike."""
+    return _epoch_seed(seed, epoch) * 1_009 + rank
+
+
+def _epoch_shard(count: int, config: TrainConfig, epoch: int, group: Group) -> tuple[torch.Tensor, torch.Generator]:
+    """This worker's training indices for an epoch, in order, and its augmentation generator.
+
+    Every epoch has one seeded global order. DistributedSampler deals it out
+    round-robin, so step s of the W workers together covers the same images as
+    step s of one worker at batch W x batch_size.
+    """
+    generator = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch))
+    if not group.distributed:
+        return torch.randperm(count, generator=generator), generator
+    sampler = DistributedSampler(range(count), num_replicas=group.size, rank=group.rank, shuffle=True,
+                                 seed=_epoch_seed(config.seed, 0), drop_last=False)  # pads by repeating the first images
+    sampler.set_epoch(epoch)
+    return torch.tensor(list(sampler)), generator.manual_seed(_worker_seed(config.seed, epoch, group.rank))
+
+
 def _identity(spec: NetSpec, dataset: Dataset, config: TrainConfig) -> dict[str, Any]:
-    return {"spec": spec.to_dict(), "dataset": dataset.fingerprint(), "config": dataclasses.asdict(config)}
+    return {"spec": spec.to_dict(), "dataset": dataset.fingerprint(), "config": config.identity()}
 
 
 def _check_resumable(path: Path, checkpoint: Checkpoint, spec: NetSpec, dataset: Dataset, config: TrainConfig) -> None:
@@ -103,6 +175,13 @@ def _check_resumable(path: Path, checkpoint: Checkpoint, spec: NetSpec, dataset:
             )
 
 
+def _check_shapes(spec: NetSpec, dataset: Dataset) -> None:
+    if dataset.image_shape != (spec.input_channels, spec.input_size, spec.input_size):
+        raise SpecError(f"dataset images are {dataset.image_shape}, the model takes {(spec.input_channels, spec.input_size, spec.input_size)}")
+    if dataset.num_classes > spec.num_classes:
+        raise SpecError(f"{dataset.name} has {dataset.num_classes} classes but {spec.name} has only {spec.num_classes} outputs")
+
+
 def train(
     spec: NetSpec,
     dataset: Dataset,
@@ -113,12 +192,35 @@ def train(
     progress: bool | None = None,
     threads: int = 1,
 ) -> Checkpoint:
-    """Train (or resume training) and return the final checkpoint, also saved at `output`."""
+    """Train (or resume training) and return the final checkpoint, also saved at `output`.
+
+    With `config.workers` > 1 this starts the workers (each with `threads` torch
+    threads) and waits for them, unless this process already is one worker of a
+    group (torchrun): then it trains its shard, and only rank 0 writes `output`.
+    """
     output = Path(output)
-    if dataset.image_shape != (spec.input_channels, spec.input_size, spec.input_size):
-        raise SpecError(f"dataset images are {dataset.image_shape}, the model takes {(spec.input_channels, spec.input_size, spec.input_size)}")
-    if dataset.num_classes > spec.num_classes:
-        raise SpecError(f"{dataset.name} has {dataset.num_classes} classes but {spec.name} has only {spec.num_classes} outputs")
+    _check_shapes(spec, dataset)
+    group = current_group()
+    if group.distributed or config.workers == 1:
+        if group.size != config.workers:
+            raise SpecError(f"the training settings ask for {config.workers} workers, but this process is one of {group.size}")
+        return _train_worker(spec, dataset, config, output, overwrite, progress, threads)
+    if output.exists() and not overwrite:  # a user error is found once, here, not in every worker
+        _check_resumable(output, load_checkpoint(output), spec, dataset, config)
+    try:
+        run_workers(config.workers, _train_worker, (spec, dataset, config, output, overwrite, progress, threads))
+    except WorkerDied as exc:
+        kept = load_checkpoint(output).metadata["epochs_done"] if output.exists() else 0
+        where = f"{output} keeps the model after epoch {kept}" if kept else "no epoch had finished"
+        raise TrainingError(f"training worker rank {exc.rank} {exc.reason}; {where}; run the same command again "
+                            f"(without --overwrite) to resume") from None
+    return load_checkpoint(output)
+
+
+def _train_worker(spec: NetSpec, dataset: Dataset, config: TrainConfig, output: Path, overwrite: bool,
+                  progress: bool | None, threads: int) -> Checkpoint:
+    """One worker's training loop (the only one, for one worker); rank 0 evaluates and writes checkpoints."""
+    group = current_group()
     torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     model = FireNet(spec)
@@ -130,48 +232,56 @@ def train(
         "identity": _identity(spec, dataset, config),
         "dataset": dataset.describe(),
         "config": dataclasses.asdict(config),
+        "parallel": config.parallel_record(),
         "history": [],
         "epochs_done": 0,
         "complete": False,
         "train_seconds": 0.0,
     }
-    if output.exists() and not overwrite:
+    previous = None
+    if group.leader and output.exists() and not overwrite:
         previous = load_checkpoint(output)
         _check_resumable(output, previous, spec, dataset, config)
-        model.load_state_dict(previous.state_dict)
-        if previous.optimizer_state:
-            optimizer.load_state_dict(previous.optimizer_state)
-        metadata = previous.metadata
+        previous = (previous.state_dict, previous.optimizer_state, previous.metadata)
+    previous = from_leader(previous, group)  # other machines need not see the file
+    if previous is not None:
+        state_dict, optimizer_state, metadata = previous
+        model.load_state_dict(state_dict)
+        if optimizer_state:
+            optimizer.load_state_dict(optimizer_state)
     checkpoint = Checkpoint(spec, model.state_dict(), metadata, optimizer.state_dict())
     if metadata["complete"]:
         return checkpoint
 
+    # DDP averages the gradients of the workers' equal shards: the gradient of the global batch
+    forward = DistributedDataParallel(model) if group.distributed else model
     train_x, train_y = dataset.tensors("train")
     val_x, val_y = dataset.tensors("val")
-    steps_per_epoch = math.ceil(len(train_x) / config.batch_size)
+    steps_per_epoch = math.ceil(math.ceil(len(train_x) / group.size) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     start_epoch = metadata["epochs_done"]
     bar = tqdm(
-        total=total_steps, initial=start_epoch * steps_per_epoch, desc=f"train {spec.name}", unit="step",
-        disable=(not progress) if progress is not None else None, leave=False, dynamic_ncols=True,
+        total=total_steps, initial=start_epoch * steps_per_epoch,
+        desc=f"train {spec.name}" + (f" ({group.size} workers)" if group.distributed else ""), unit="step",
+        disable=True if not group.leader else (not progress) if progress is not None else None,
+        leave=False, dynamic_ncols=True,
     )
     model.train()
     try:
         for epoch in range(start_epoch, config.epochs):
             began = time.perf_counter()
-            generator = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch))
-            torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout
-            order = torch.randperm(len(train_x), generator=generator)
+            shard, generator = _epoch_shard(len(train_x), config, epoch, group)
+            torch.manual_seed(_worker_seed(config.seed, epoch, group.rank) if group.distributed
+                              else _epoch_seed(config.seed, epoch))  # dropout
             loss_sum = 0.0
             correct = 0
             for step in range(steps_per_epoch):
-                index = order[step * config.batch_size : (step + 1) * config.batch_size]
+                index = shard[step * config.batch_size : (step + 1) * config.batch_size]
                 x = random_shift(train_x[index], config.max_shift, generator)
                 y = train_y[index]
-                global_step = epoch * steps_per_epoch + step
-                for group in optimizer.param_groups:
-                    group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * global_step / total_steps))
-                logits = model(x)
+                for param_group in optimizer.param_groups:
+                    param_group["lr"] = config.learning_rate(epoch * steps_per_epoch + step, steps_per_epoch)
+                logits = forward(x)
                 loss = F.cross_entropy(logits, y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -179,11 +289,15 @@ def train(
                 loss_sum += loss.item() * len(index)
                 correct += int((logits.argmax(1) == y).sum())
                 bar.update(1)
+            loss_sum, correct, seen = sum_over_workers([loss_sum, correct, len(shard)], group)
+            if not group.leader:
+                metadata["epochs_done"] = epoch + 1
+                continue
             val_acc = evaluate(model, val_x, val_y)
             entry = {
                 "epoch": epoch + 1,
-                "loss": loss_sum / len(train_x),
-                "train_accuracy": correct / len(train_x),
+                "loss": loss_sum / seen,
+                "train_accuracy": correct / seen,
                 "val_accuracy": val_acc,
             }
             bar.set_postfix(epoch=epoch + 1, loss=f"{entry['loss']:.3f}", val=f"{val_acc:.3f}")

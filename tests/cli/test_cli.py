@@ -72,6 +72,17 @@ def test_train_then_cost_of_the_checkpoint(capsys, tmp_path):
     assert cost["model"] == "squeezenet_tiny8" and cost["params"] == doc["params"]
 
 
+def test_train_on_two_workers_reports_the_batch_rule(capsys, tmp_path):
+    argv = ["train", "--model", "squeezenet_tiny8", "--epochs", "2", "--workers", "2", "--batch-size", "32", "--lr", "0.05",
+            "-o", str(tmp_path / "two.pt"), "--no-progress"]
+    assert main(argv) == 0
+    assert "2 workers (gloo) x batch 32 = global batch 64; peak rate 0.1 = 2 x 0.05, warm-up 1 epoch(s)" in capsys.readouterr().out
+    assert run_json(capsys, *argv)["parallel"]["workers"] == 2  # finished: reported again, nothing trained
+    assert main([*argv[:-3], "--workers", "0", "-o", str(tmp_path / "none.pt")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "workers must be a positive integer" in err and not (tmp_path / "none.pt").exists()
+
+
 def test_train_on_an_image_folder_with_no_images(capsys, tmp_path):
     (tmp_path / "a").mkdir()
     assert main(["train", "--model", "squeezenet_tiny8", "--dataset", str(tmp_path), "-o", str(tmp_path / "x.pt")]) == 1

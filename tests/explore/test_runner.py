@@ -20,6 +20,7 @@ from firebrick.explore.spec import spec_from_dict
 from firebrick.explore.store import Store, StoreError
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import predict_activity
+from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.design_space import generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.zoo import base_meta
@@ -145,6 +146,17 @@ def test_a_training_sweep_trains_each_model_once_and_measures_accuracy(tmp_path,
     assert document["front"] and Path(document["html"]).exists()
     assert main(["explore", "report", str(out)]) == 0
     assert "Pareto front over accuracy, energy_uj, latency_us, onchip_kib" in capsys.readouterr().out
+
+
+def test_a_point_may_train_on_several_data_parallel_workers(tmp_path):
+    spec = spec_from_dict({"name": "parallel", "dataset": "digits", "training": {"epochs": 2, "lr": 0.05, "batch_size": 32, "workers": 2},
+                           "model": {"base": "tiny8", "fixed": {"hardware_ready": True}},
+                           "hardware": {"fixed": {"board": "ulx3s", "rows": 4, "cols": 4}}}, "test")
+    run = run_sweep(tmp_path, spec, workers=1, progress=False)  # a pool worker starts the point's two training workers
+    assert (run["ok"], run["failed"]) == (1, 0)
+    point, = write_report(tmp_path)["points"]
+    parallel = load_checkpoint(point["checkpoint"]).metadata["parallel"]
+    assert (parallel["workers"], parallel["global_batch"], parallel["peak_lr"]) == (2, 64, 0.1) and point["accuracy"] > 0.1
 
 
 def test_nsga2_search_spends_its_budget_and_resumes_without_repeating(tmp_path):

@@ -41,6 +41,7 @@ def _spec(**changes):
     ({"search": {"method": "bayes"}}, "search.method", "must be one of grid, random"),
     ({"objectives": ["speed"]}, "objectives", "unknown objective 'speed'"),
     ({"training": {"epochs": "many"}}, "training.epochs", "must be an integer"),
+    ({"training": {"workers": 0}}, "training.workers", "must be a positive integer"),
     ({"colour": "red"}, "colour", "unknown key"),
 ])
 def test_bad_specs_name_the_file_key_and_reason(changes, key, reason):
