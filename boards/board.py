@@ -9,6 +9,8 @@ makes a variant: the named file's mapping with this file's keys laid over it
 from __future__ import annotations
 
 import dataclasses
+import functools
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,34 @@ class Toolchain:
     def __post_init__(self) -> None:
         if self.place_route is not None and self.place_route not in PLACE_ROUTE_TOOLS:
             raise ValueError(f"place_route must be one of {', '.join(PLACE_ROUTE_TOOLS)} or absent, not {self.place_route!r}")
+        if self.platform is not None:
+            try:
+                platform_module(self.platform)
+            except ValueError as exc:
+                raise ConfigError("", "toolchain.platform", str(exc)) from None
+
+
+@functools.cache
+def amaranth_board_modules() -> frozenset[str]:
+    """The board modules amaranth-boards ships (listed from the package, none imported)."""
+    try:
+        import amaranth_boards
+    except ImportError:
+        return frozenset()
+    return frozenset(m.name for m in pkgutil.iter_modules(amaranth_boards.__path__) if not m.ispkg)
+
+
+def platform_module(platform: str) -> str:
+    """The amaranth-boards module of a board file's "amaranth_boards.MODULE:Class"; only that package's boards are allowed.
+
+    A board file is data: it may name a board of amaranth-boards, never a module of its own to import.
+    """
+    module, _, name = platform.partition(":")
+    package, _, board = module.partition(".")
+    if package != "amaranth_boards" or board not in amaranth_board_modules() or not name.isidentifier():
+        raise ValueError(f"platform must name an amaranth-boards platform as amaranth_boards.MODULE:Class "
+                         f"(e.g. amaranth_boards.ulx3s:ULX3S_85F_Platform), not {platform!r}")
+    return module
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from firebrick.atomic import write_atomic
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
 from firebrick.boards.fit import check_fit as check_board_fit
-from firebrick.boards.manifest import GRAPH, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo
+from firebrick.boards.manifest import GRAPH, MANIFEST, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest
 from firebrick.hw.compiler import Program, compile_graph
 from firebrick.hw.memories import program_memories
 from firebrick.hw.params import ArrayParams, HardwareParamError
@@ -58,6 +58,7 @@ def build_accelerator(
     verilog = accelerator_verilog(program)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
+    (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, the folder is no build
     write_atomic(output / VERILOG, lambda f: f.write(verilog.text))
     save_graph(graph, output / GRAPH)  # the simulator's golden model travels with the build
     source = graph.op(graph.input)
@@ -70,6 +71,7 @@ def build_accelerator(
         layers=tuple(program.schedule),
         verilog=VerilogInfo(VERILOG, len(verilog.text), verilog.lines, verilog.seconds),
         notes=tuple(notes),
+        files={name: file_digest(output / name) for name in (VERILOG, GRAPH)},
     )
     manifest.write(output)
     return manifest

@@ -2,13 +2,17 @@
 
 `firebrick build` writes BUILD_DIR/accelerator.v, BUILD_DIR/model.fbg (the
 graph, which the simulator's golden model and a rebuild need) and
-BUILD_DIR/manifest.json (`BuildManifest`). Simulation, place-and-route and the
-sweeps' RTL checks read the folder through `load_build`, which checks it is
-complete and of this version, and compiles the program once.
+BUILD_DIR/manifest.json (`BuildManifest`), the manifest last and holding the
+SHA-256 of the other two, after removing the old one first: a build killed
+half-way leaves no manifest, and files from two builds (or an edited one) do
+not match it. Simulation, place-and-route and the sweeps' RTL checks read the
+folder through `load_build`, which checks it is complete, consistent and of
+this version, and compiles the program once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -28,7 +32,7 @@ from firebrick.quant.fbg import load_graph
 from firebrick.quant.graph import Graph
 
 #: bumped whenever the manifest's keys or the accelerator's interface change
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 MANIFEST = "manifest.json"
 VERILOG = "accelerator.v"
 GRAPH = "model.fbg"
@@ -86,6 +90,8 @@ class BuildManifest:
     clock_basis: str = "assumed"
     graph: str = GRAPH
     notes: tuple[str, ...] = ()
+    #: SHA-256 of each file of the build the manifest describes (accelerator.v, model.fbg), by name
+    files: dict[str, str] = field(default_factory=dict)
     #: `build --synth / --place-route / --bitstream` reports (`synthesis`, `place_route`)
     implementation: dict[str, Any] | None = None
     firebrick_version: str = firebrick.__version__
@@ -150,6 +156,7 @@ class BuildManifest:
                         "seconds": self.verilog.seconds},
             "graph": self.graph,
             "notes": list(self.notes),
+            "files": dict(self.files),
             **({"implementation": self.implementation} if self.implementation is not None else {}),
         }
 
@@ -167,7 +174,7 @@ class BuildManifest:
             image=ImagePort(io["image"]["lanes"], io["image"]["lane_bits"], tuple(io["image"]["shape"]), io["image"]["format"]),
             scores=ScorePort(io["scores"]["count"], io["scores"]["bits"]),
             layers=tuple(LayerSchedule.from_dict(layer) for layer in d["layers"]),
-            verilog=VerilogInfo(**d["verilog"]), graph=d["graph"], notes=tuple(d["notes"]),
+            verilog=VerilogInfo(**d["verilog"]), graph=d["graph"], notes=tuple(d["notes"]), files=dict(d["files"]),
             implementation=d.get("implementation"), firebrick_version=d["firebrick_version"], version=d["version"],
         )
 
@@ -175,6 +182,14 @@ class BuildManifest:
         path = Path(build_dir) / MANIFEST
         write_json_atomic(path, self.to_dict())
         return path
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_manifest(build_dir: str | os.PathLike) -> BuildManifest:
@@ -218,4 +233,8 @@ def load_build(build_dir: str | os.PathLike) -> Build:
         raise BuildDirError(f"{directory} is not a complete build: missing {', '.join(missing)}; "
                             f"run `firebrick build MODEL.fbg -o {directory}`")
     manifest = read_manifest(directory)
+    for name, digest in manifest.files.items():
+        if not (directory / name).is_file() or file_digest(directory / name) != digest:
+            raise BuildDirError(f"{directory} is a mixed or edited build: {name} is not the file its manifest was written "
+                                f"with (an interrupted build, or an edit); run `firebrick build MODEL.fbg -o {directory}` again")
     return Build(directory, manifest, load_graph(directory / manifest.graph))

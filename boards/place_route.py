@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from firebrick.atomic import write_json_atomic
-from firebrick.boards.board import Board
+from firebrick.boards.board import Board, platform_module
 from firebrick.boards.board_top import BAUD, BoardTop
 from firebrick.boards.manifest import Build
 from firebrick.boards.pll import PllConfig, pll_config
@@ -50,12 +50,18 @@ def platform_for(board: Board):
     if board.toolchain is None or board.toolchain.place_route is None or board.toolchain.platform is None:
         note = board.toolchain.note if board.toolchain else ""
         raise ToolError(f"{board.name}: no open place-and-route flow for {board.device}" + (f" ({note})" if note else ""))
-    module, _, name = board.toolchain.platform.partition(":")
+    from amaranth.build import Platform
+
+    name = board.toolchain.platform.partition(":")[2]
     try:
-        return getattr(importlib.import_module(module), name)()
-    except (ImportError, AttributeError) as exc:
+        # the loader allowed only modules amaranth-boards lists; the class must be one of its platforms
+        platform = getattr(importlib.import_module(platform_module(board.toolchain.platform)), name)
+    except (ImportError, AttributeError, ValueError) as exc:
         raise ToolError(f"{board.name}: cannot load the board platform {board.toolchain.platform!r} ({exc}); "
                         "pip install \"amaranth-boards==0.0.21\"") from None
+    if not (isinstance(platform, type) and issubclass(platform, Platform)):
+        raise ToolError(f"{board.name}: {board.toolchain.platform!r} is not an amaranth-boards platform class")
+    return platform()
 
 
 def _fmax_mhz(report: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:

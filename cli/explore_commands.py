@@ -55,9 +55,12 @@ def _run(args: argparse.Namespace, spec) -> None:
 def cmd_explore_run(args: argparse.Namespace) -> None:
     from firebrick.explore.spec import load_spec
 
+    from firebrick.outputs import check_output_folder
+
     spec = load_spec(_spec_path(args.spec))
     if args.output is None:
         args.output = str(Path("firebrick-out") / "sweeps" / spec.name)
+    check_output_folder(args.output)
     _run(args, spec)
 
 

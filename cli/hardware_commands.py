@@ -55,10 +55,11 @@ def _quant_text(report: dict, output: str) -> str:
 
 
 def cmd_quantize(args: argparse.Namespace) -> None:
+    from firebrick.outputs import check_output_file
     from firebrick.quant.fbg import save_graph
     from firebrick.quant.pipeline import quantize_checkpoint
 
-    output = args.output or Path(args.checkpoint).with_suffix(".fbg")
+    output = check_output_file(args.output or Path(args.checkpoint).with_suffix(".fbg"))
     graph, report = quantize_checkpoint(
         args.checkpoint, _quant_config(args), dataset_name=args.dataset, calibration_images=args.calibration,
         finetune_epochs=args.finetune, progress=False if args.no_progress else None,
@@ -100,6 +101,7 @@ CLOCK_BASIS_WORDS = {
 def cmd_build(args: argparse.Namespace) -> None:
     from firebrick.boards.build import build_accelerator
     from firebrick.hw.params import ArrayParams
+    from firebrick.outputs import check_output_folder
     from firebrick.quant.fbg import load_graph
     from firebrick.cli.table import format_table
 
@@ -108,6 +110,7 @@ def cmd_build(args: argparse.Namespace) -> None:
         from firebrick.cli.board_commands import check_implementable
 
         check_implementable(args)
+    check_output_folder(args.output)
     graph = load_graph(args.graph)
     params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
@@ -158,9 +161,13 @@ def _simulation_images(args: argparse.Namespace, graph):
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
+    from firebrick.outputs import check_output_folder
     from firebrick.sim.simulate import load_build, simulate_build
 
-    _, graph = load_build(args.build_dir)
+    if args.count < 1 or args.check_layers < 0:
+        raise FirebrickError(f"--count must be at least 1 and --check-layers at least 0, not {args.count} and {args.check_layers}")
+    graph = load_build(args.build_dir).graph
+    check_output_folder(args.build_dir, "BUILD_DIR")  # the simulator's build and energy.png go there
     images, labels = _simulation_images(args, graph)
     report = simulate_build(args.build_dir, images, labels, check_layers=args.check_layers, simulator=args.simulator, waves=args.waves,
                             energy_board=args.energy_board)

@@ -158,6 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"firebrick {args.command}: interrupted; finished work is saved, rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # the file system refused (permission, disk full, read-only): the machine's state, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"firebrick {args.command}: error: {where}{exc.strerror or exc}; free or choose another path and run again",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
     return 0
 
 

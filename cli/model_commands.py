@@ -95,16 +95,19 @@ def _torchrun_workers(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from firebrick.outputs import check_output_file
     from firebrick.models.zoo import resolve_dataset, training_spec
     from firebrick.models.cost import model_cost
     from firebrick.models.training import train
     from firebrick.cli.table import format_table
 
+    if args.output is not None:
+        check_output_file(args.output)  # before the dataset is read
     group = _torchrun_workers(args)
     try:
         dataset_name = resolve_dataset(args.model, args.dataset)
         spec, dataset = training_spec(args.model, dataset_name, input_size=args.input, fit=args.fit, seed=args.split_seed)
-        output = args.output or Path("firebrick-out") / f"{spec.name}-{Path(dataset_name).name}.pt"
+        output = check_output_file(args.output or Path("firebrick-out") / f"{spec.name}-{Path(dataset_name).name}.pt")
         checkpoint = train(
             spec, dataset, _train_config(args, group.size if group else None), output,
             overwrite=args.overwrite, progress=False if args.no_progress else None, threads=args.threads,
@@ -148,10 +151,15 @@ def cmd_flow(args: argparse.Namespace) -> None:
     from firebrick.cli.flow import FlowOptions, run_flow
     from firebrick.cli.table import format_table
 
+    from firebrick.outputs import check_output_folder
+
     options = FlowOptions(
-        model=args.model, dataset=args.dataset, output=Path(args.output), train=_train_config(args),
+        model=args.model, dataset=args.dataset, output=check_output_folder(args.output), train=_train_config(args),
         threads=args.threads, progress=False if args.no_progress else None, frames=args.frames,
     )
+    from firebrick.models.zoo import model_spec
+
+    model_spec(options.model)  # an unknown name is refused before anything starts
     print(f"firebrick flow: {options.model} -> {args.output}/", file=sys.stderr)
     report = run_flow(options)
     text = format_table(

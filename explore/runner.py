@@ -12,6 +12,7 @@ exactly those.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -22,12 +23,15 @@ from typing import Any
 from tqdm import tqdm
 
 from firebrick.errors import FirebrickError
+from firebrick.processes import exit_with_parent, folder_lock
 from firebrick.explore.evaluate import evaluate_point
 from firebrick.explore.points import expand, point_key
 from firebrick.explore.spec import SweepSpec, spec_from_dict
 from firebrick.explore.store import STORE_NAME, Store, StoreError
 
 MAX_ATTEMPTS = 2
+#: the lock file a run holds in its sweep folder
+LOCK_NAME = "sweep.lock"
 
 
 def _describe(exc: BaseException) -> str:
@@ -58,11 +62,16 @@ def spread_models(todo: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dic
     return [(index, point) for _, index, point in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
+def _require_sweep(out_dir: Path) -> None:
+    if not (out_dir / STORE_NAME).exists():
+        raise FirebrickError(f"{out_dir} holds no sweep ({STORE_NAME} missing): start one with `firebrick explore run SPEC.yaml -o {out_dir}`")
+
+
 def open_sweep(out_dir: str | Path, spec: SweepSpec | None = None) -> tuple[Store, SweepSpec]:
     """The store of a sweep folder, bound to `spec` (a new sweep) or giving back its own spec (resume)."""
     out_dir = Path(out_dir)
-    if spec is None and not (out_dir / STORE_NAME).exists():
-        raise FirebrickError(f"{out_dir} holds no sweep ({STORE_NAME} missing): start one with `firebrick explore run SPEC.yaml -o {out_dir}`")
+    if spec is None:
+        _require_sweep(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     store = Store(out_dir / STORE_NAME)
     try:
@@ -82,8 +91,20 @@ def open_sweep(out_dir: str | Path, spec: SweepSpec | None = None) -> tuple[Stor
 
 def run_sweep(out_dir: str | Path, spec: SweepSpec | None = None, *, workers: int = 1, address: str | None = None,
               retry_failed: bool = False, progress: bool | None = None) -> dict[str, Any]:
-    """Evaluate every point of the sweep that the store does not hold yet; the run's summary."""
+    """Evaluate every point of the sweep that the store does not hold yet; the run's summary.
+
+    The folder is locked for the run: a second run or resume into it refuses, naming this one's pid.
+    """
     out_dir = Path(out_dir)
+    if spec is None:
+        _require_sweep(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out_dir / LOCK_NAME, "a sweep run"):
+        return _run_sweep_locked(out_dir, spec, workers=workers, address=address, retry_failed=retry_failed, progress=progress)
+
+
+def _run_sweep_locked(out_dir: Path, spec: SweepSpec | None, *, workers: int, address: str | None, retry_failed: bool,
+                      progress: bool | None) -> dict[str, Any]:
     store, spec = open_sweep(out_dir, spec)
     try:
         if retry_failed:
@@ -136,7 +157,8 @@ def _run_local(workers: int, spec: SweepSpec, todo: list[tuple[int, dict[str, An
     pending = list(todo)
     context = multiprocessing.get_context("spawn")  # no forked torch state; each worker imports afresh
     while pending:
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context, initializer=exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:  # a killed sweep leaves no workers behind
             futures: dict[Future, tuple[int, dict[str, Any]]] = {
                 pool.submit(evaluate, spec_dict, point, out_dir): (index, point) for index, point in pending}
             pending = []  # points whose worker died: rerun on a fresh pool

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ MODEL_KEYS = tuple(f.name for f in dataclasses.fields(SqueezeNetMeta)
 QUANT_KEYS = ("weight_bits", "activation_bits", "codebook_bits", "prune", "finetune_epochs")
 HARDWARE_KEYS = ("board", "rows", "cols", "acc_bits", "clock_mhz")
 METHODS = ("grid", "random", "nsga2")
+SPEC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 OBJECTIVES = {"accuracy": "max", "energy_uj": "min", "latency_us": "min", "onchip_kib": "min", "params": "min",
               "macs": "min", "dsps": "min", "fps": "max"}
 
@@ -131,6 +133,10 @@ class SweepSpec:
     objectives: list[str] = field(default_factory=lambda: ["accuracy", "energy_uj", "latency_us", "onchip_kib"])
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and SPEC_NAME.fullmatch(self.name)):
+            # the name becomes a folder under firebrick-out/sweeps/: a plain name cannot point outside it
+            raise ConfigError("", "name", f"must be a plain name (letters, digits, '_', '-', '.'; no '/', not starting "
+                                          f"with '.'), not {self.name!r}")
         for name in self.objectives:
             if name not in OBJECTIVES:
                 raise ConfigError("", "objectives", f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")
@@ -145,12 +151,7 @@ class SweepSpec:
 
 
 def spec_from_dict(data: dict[str, Any], source: str) -> SweepSpec:
-    try:
-        return from_mapping(SweepSpec, data, source)
-    except ConfigError as exc:
-        if exc.source:
-            raise
-        raise ConfigError(source, exc.key, exc.reason) from None  # errors raised inside a section know no file
+    return from_mapping(SweepSpec, data, source)
 
 
 def load_spec(path: str | Path) -> SweepSpec:

@@ -132,8 +132,10 @@ def from_mapping(cls: type[T], data: dict[str, Any], source: str, prefix: str = 
             raise ConfigError(source, dotted(name), f"missing; it must be {_type_name(hints[name])}")
     try:
         return cls(**values)
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        if exc.source:
+            raise
+        raise ConfigError(source, exc.key, exc.reason) from None  # raised inside a section, which knows no file
     except ValueError as exc:
         raise ConfigError(source, prefix, str(exc)) from None
 

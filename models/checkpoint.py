@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,13 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"checkpoint {path} does not exist; train one with `firebrick train -o {path}`")
     try:
         document = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        with open(path, "rb") as f:
+            plain_pickle = f.read(1) == b"\x80"  # a pickle's PROTO opcode; torch's own files are zip archives
+        if plain_pickle:  # loading its objects could run code, which firebrick never does
+            raise CheckpointError(f"{path} is not a firebrick checkpoint: it is a plain pickle of Python objects, and "
+                                  "firebrick loads only tensors and plain values; train one with `firebrick train`") from exc
+        raise CheckpointError(f"{path} is truncated or not a torch checkpoint; train one with `firebrick train`") from exc
     except Exception as exc:  # torch's loaders raise a zoo of types on foreign bytes; all mean the same here
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path} is truncated or not a torch checkpoint ({first_line})") from exc
@@ -76,8 +84,21 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     except (KeyError, TypeError, json.JSONDecodeError, FirebrickError) as exc:
         raise CheckpointError(f"{path} has malformed metadata: {exc}") from exc
     checkpoint = Checkpoint(spec, state_dict, metadata, document.get("optimizer") or None)
-    try:
-        FireNet(spec).load_state_dict(state_dict)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not match its network spec: {str(exc).splitlines()[0]}") from exc
+    mismatch = state_dict_mismatch(FireNet(spec).state_dict(), state_dict)
+    if mismatch:
+        raise CheckpointError(f"{path}: weights do not match its network spec ({mismatch}); the file was edited or "
+                              "damaged: train it again")
     return checkpoint
+
+
+def state_dict_mismatch(wanted: dict[str, torch.Tensor], given: Any) -> str:
+    """What differs between the state dict a model needs and one given, in words; "" when they match."""
+    if not isinstance(given, dict):
+        return f"the weights are a {type(given).__name__}, not a dict of tensors"
+    few = lambda keys: ", ".join(sorted(keys)[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")  # noqa: E731
+    missing, unexpected = wanted.keys() - given.keys(), given.keys() - wanted.keys()
+    shape = lambda v: tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__  # noqa: E731
+    reshaped = [f"{k} is {shape(given[k])}, needs {shape(wanted[k])}" for k in sorted(wanted.keys() & given.keys())
+                if shape(given[k]) != shape(wanted[k])]
+    parts = ([f"missing {few(missing)}"] if missing else []) + ([f"unexpected {few(unexpected)}"] if unexpected else []) + reshaped[:3]
+    return "; ".join(parts)

@@ -74,6 +74,7 @@ class Dataset:
         return {
             "name": self.name,
             "classes": self.num_classes,
+            "class_names": list(self.class_names),
             "image_shape": list(self.image_shape),
             "seed": self.seed,
             "fit": self.fit,
@@ -194,4 +195,10 @@ def load_dataset(name: str | os.PathLike, *, channels: int, size: int, fit: str 
             "or the path of an image folder (one sub-folder per class)"
         )
     images = fit_images(images, channels=channels, size=size, fit=fit)
-    return Dataset(name, images, labels, classes, seed, fit, stratified_split(labels, seed))
+    splits = stratified_split(labels, seed)
+    empty = [split for split in ("train", "val", "test") if len(splits[split]) == 0]
+    if empty:
+        per_class = int(np.bincount(labels).min())
+        raise DatasetError(f"{name} has too few images for a {', '.join(empty)} split ({len(labels)} images, {per_class} in "
+                           f"its smallest class; each class is split 70/10/20 %): add images, at least 5 per class")
+    return Dataset(name, images, labels, classes, seed, fit, splits)

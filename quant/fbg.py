@@ -3,7 +3,9 @@
 The JSON (stored as the array `__graph__`) has the format name and version,
 the nodes in topological order with their op kind, inputs and scalar
 attributes; every array attribute is an npz member named `<node index>/<field>`.
-Loading never unpickles (`allow_pickle=False`). Files are written atomically.
+Loading never unpickles (`allow_pickle=False`) and checks every node's fields
+(`graph_check.py`), naming the node and field of an edited or damaged file.
+Files are written atomically.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from firebrick.atomic import atomic_path
 from firebrick.errors import FirebrickError
 from firebrick.quant.fixed_point import Format
 from firebrick.quant.graph import Graph, GraphError
+from firebrick.quant.graph_check import InvalidGraphError, check_graph
 from firebrick.quant.ops import Add, BatchNorm, Concat, Conv, ConvQuant, GlobalAvgPool, Input, Relu, op_kind
 
 GRAPH_FORMAT = "firebrick-graph"
@@ -99,7 +102,9 @@ def load_graph(path: str | os.PathLike) -> Graph:
             graph.add(node["name"], cls(**attrs), node["inputs"])
         graph.output = document["output"]
         graph.meta = document.get("meta", {})
-        graph.validate()
-    except (KeyError, TypeError, GraphError) as exc:
+        check_graph(graph)
+    except InvalidGraphError as exc:
+        raise GraphFileError(f"{path} is not a graph firebrick can run: {exc}; make it again with `firebrick quantize`") from None
+    except (KeyError, TypeError, ValueError, GraphError, FirebrickError) as exc:
         raise GraphFileError(f"{path} is corrupted: {exc!r}") from exc
     return graph

@@ -51,7 +51,19 @@ def dataset_for(meta: dict[str, Any], shape: tuple[int, int, int], name: str | N
     info = meta.get("dataset", {})
     if name is None and "name" not in info:
         raise FirebrickError("no dataset is recorded with this model; name one with --dataset")
-    return load_dataset(name or info["name"], channels=shape[0], size=shape[1], fit=info.get("fit", "resize"), seed=info.get("seed", 0))
+    dataset = load_dataset(name or info["name"], channels=shape[0], size=shape[1], fit=info.get("fit", "resize"), seed=info.get("seed", 0))
+    names, count = info.get("class_names"), info.get("classes")  # names: checkpoints since class names were recorded
+    if names is not None and list(dataset.class_names) != list(names) or names is None and count not in (None, dataset.num_classes):
+        trained = _few(names) if names is not None else str(count)
+        raise FirebrickError(f"{dataset.name} has the classes {_few(dataset.class_names)}, but the model was trained on "
+                             f"{info.get('name', 'a dataset')} with {trained}: its outputs would be scored against "
+                             "other labels; use a dataset with the model's classes (same sub-folder names)")
+    return dataset
+
+
+def _few(names) -> str:
+    names = list(names)
+    return f"{len(names)} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
 
 
 def input_shape(graph: Graph) -> tuple[int, int, int]:

@@ -63,3 +63,53 @@ def test_build_command(graph, tmp_path, capsys):
     assert manifest["params"]["rows"] == 4 and (tmp_path / "out" / "accelerator.v").is_file()
     assert main(["build", str(path), "--cols", "6", "-o", str(tmp_path / "bad")]) == 1
     assert "array cols must be a power of two" in capsys.readouterr().err
+
+
+KILLED_BUILD = """
+import os, signal, sys
+import firebrick.boards.build as build
+from firebrick.quant.fbg import load_graph, save_graph
+from firebrick.hw.params import ArrayParams
+
+def save_then_die(graph, path):
+    save_graph(graph, path)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed after the new Verilog and graph, before the manifest
+
+build.save_graph = save_then_die
+build.build_accelerator(load_graph(sys.argv[1]), ArrayParams(rows=2, cols=2), sys.argv[2], board="ulx3s")
+"""
+
+
+def test_a_build_killed_before_its_manifest_is_refused_by_simulate(graph, tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+
+    save_graph(graph, tmp_path / "m.fbg")
+    out = tmp_path / "build"
+    build_accelerator(graph, ArrayParams(rows=4, cols=4), out, board="ulx3s")  # a complete older build
+    killed = subprocess.run([sys.executable, "-c", KILLED_BUILD, str(tmp_path / "m.fbg"), str(out)])
+    assert killed.returncode == -signal.SIGKILL
+    assert (out / "accelerator.v").is_file() and (out / "model.fbg").is_file()  # the new files, without their manifest
+    assert main(["simulate", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a complete build: missing manifest.json" in err
+    build_accelerator(graph, ArrayParams(rows=4, cols=4), out, board="ulx3s")
+    assert load_build(out).manifest.params.rows == 4  # building again mends it
+
+
+def test_a_board_file_may_name_only_amaranth_boards_platforms(tmp_path):
+    from firebrick.schema import ConfigError
+
+    for platform in ("os:system", "amaranth_boards.nosuchboard:X", "amaranth_boards.ulx3s:not an identifier",
+                     "subprocess:run"):
+        (tmp_path / "mine.yaml").write_text(f"extends: ulx3s\ntoolchain: {{platform: '{platform}'}}\n")
+        with pytest.raises(ConfigError, match="toolchain.platform: platform must name an amaranth-boards platform"):
+            load_board(tmp_path / "mine.yaml")
+    (tmp_path / "mine.yaml").write_text("extends: ulx3s\ntoolchain: {platform: 'amaranth_boards.ulx3s:Attrs'}\n")
+    from firebrick.boards.place_route import platform_for
+    from firebrick.boards.tools import ToolError
+
+    with pytest.raises(ToolError, match="is not an amaranth-boards platform class"):
+        platform_for(load_board(tmp_path / "mine.yaml"))
+    assert type(platform_for(load_board("ulx3s"))).__name__ == "ULX3S_85F_Platform"

@@ -82,7 +82,19 @@ def test_a_killed_worker_loses_only_its_point_which_runs_again(tmp_path):
     assert len(rows) == 8 and all(r["status"] == "ok" for r in rows)
 
 
-def test_killing_the_sweep_and_resuming_loses_and_repeats_nothing(tmp_path):
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_killing_the_sweep_and_resuming_loses_and_repeats_nothing(tmp_path, capsys):
     spec_path = tmp_path / "spec.json"
     big = {**ANALYTICAL, "hardware": {"axes": {"rows": [2, 4, 8, 16], "cols": [2, 4, 8, 16]}}}  # 32 points
     spec_path.write_text(json.dumps(big))  # JSON is YAML
@@ -100,13 +112,26 @@ def test_killing_the_sweep_and_resuming_loses_and_repeats_nothing(tmp_path):
             except sqlite3.OperationalError:
                 pass
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
+    # while it runs, the folder is its own: a second run refuses, naming it
+    assert main(["explore", "run", str(spec_path), "-o", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is in use by a sweep run in process {process.pid}" in err
+    workers = _children(process.pid)
+    assert workers, "the sweep has no worker processes"
+    process.kill()  # the sweep alone: its workers must notice and end themselves
     process.wait()
+    deadline = time.time() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    os.killpg(process.pid, signal.SIGKILL) if alive else None  # clean up before failing
+    assert not alive, f"workers {alive} outlived their sweep"
     store = Store(store_path)
     before = {r["key"]: r for r in store.rows()}
     store.close()
     assert 3 <= len(before) < 32, "the sweep finished before it could be killed"
     run = run_sweep(out, None, progress=False)
+    assert f"taking over {out / 'sweep.lock'} from process {process.pid}, which is no longer running" in capsys.readouterr().err
     assert run["already_done"] == len(before) and run["ran"] == 32 - len(before) and run["failed"] == 0
     store = Store(store_path)
     after = {r["key"]: r for r in store.rows()}

@@ -8,7 +8,8 @@ import pytest
 from firebrick.boards.board import load_board
 from firebrick.errors import FirebrickError
 from firebrick.boards.build import build_accelerator
-from firebrick.boards.manifest import BuildDirError
+from firebrick.boards.manifest import BuildDirError, file_digest, read_manifest
+from firebrick.cli import main
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import predict_activity
 from firebrick.quant.fbg import load_graph
@@ -37,6 +38,14 @@ def test_default_model_frames_are_bit_exact_and_cycle_exact(default_build):
     assert report["counters"] == predict_activity(graph, ArrayParams(rows=8, cols=8))
     assert report["fps"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / report["cycles"])
     assert 0.9 < report["utilization"] <= 1.0
+
+
+def test_the_simulate_command_runs_the_builds_verilog_on_test_images(default_build, capsys):
+    folder, manifest, _, _ = default_build
+    assert main(["simulate", str(folder), "--count", "2", "--json"]) == 0  # the Verilator model of the test above is reused
+    report = json.loads(capsys.readouterr().out)
+    assert report["bit_exact"] and report["frames"] == 2 and report["cycles"] == manifest.cycles_per_frame
+    assert report["accuracy"] is not None and report["layers_checked"][0] == "conv1"
 
 
 def test_watchdog_names_the_step_where_the_design_stopped(default_build, tmp_path):
@@ -80,6 +89,8 @@ def test_a_difference_is_reported_by_layer_channel_and_pixel(default_build, tmp_
     weight[2] += 1
     graph.set_op("fire3.expand3x3", dataclasses.replace(op, quant=dataclasses.replace(op.quant, weight=weight)))
     save_graph(graph, copy / "model.fbg")
+    manifest = read_manifest(copy)  # made consistent again on purpose: a build whose hardware computes another graph
+    dataclasses.replace(manifest, files={**manifest.files, "model.fbg": file_digest(copy / "model.fbg")}).write(copy)
     report = simulate_build(copy, images[:1], check_layers=1)
     assert not report["bit_exact"]
     mismatch = report["first_mismatch"]
