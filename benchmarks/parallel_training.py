@@ -11,6 +11,7 @@ Wall time includes starting the workers and loading data; "epoch s" is the time 
 checkpoint's train_seconds). The configurations run round-robin per seed, so machine noise hits them alike.
 
     python benchmarks/parallel_training.py [--seeds 3] [--epochs 40] [--models squeezenet_tiny32_hw:digits ...]
+    python benchmarks/parallel_training.py --steps    # what one training step costs, alone and under DDP
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from firebrick.models.distributed import current_group, run_workers
+from firebrick.models.firenet import FireNet
 from firebrick.models.training import TrainConfig, train
-from firebrick.models.zoo import DEFAULT_MODEL, training_spec
+from firebrick.models.zoo import DEFAULT_MODEL, model_spec, training_spec
 
 CONFIGS = {  # name: (workers, threads, per-worker batch, lr)
     "1w x 1t": (1, 1, 64, 0.1),
@@ -43,13 +50,44 @@ def run(model: str, dataset_name: str, name: str, seed: int, epochs: int, folder
             "test": checkpoint.metadata["accuracy"]["test"], "global": config.global_batch}
 
 
+def _step_loop(batch: int, steps: int, ddp: bool, sync_buffers: bool, label: str) -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = FireNet(model_spec(DEFAULT_MODEL))
+    forward = DistributedDataParallel(model, forward_sync_buffers=sync_buffers) if ddp else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.rand(batch, 1, 32, 32), torch.randint(0, 10, (batch,))
+    for step in range(steps + 5):
+        if step == 5:
+            began = time.perf_counter()
+        loss = F.cross_entropy(forward(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if current_group().leader:
+        print(f"{label:<44} {(time.perf_counter() - began) / steps * 1e3:6.2f} ms/step", flush=True)
+
+
+def step_costs(steps: int = 200) -> None:
+    """One step of the default model, one thread per process: alone, and as one of two DDP workers."""
+    print(f"{DEFAULT_MODEL}, one training step, one torch thread per process, mean of {steps} steps")
+    _step_loop(64, steps, False, False, "1 process, batch 64")
+    _step_loop(32, steps, False, False, "1 process, batch 32")
+    run_workers(2, _step_loop, (32, steps, True, False, "2 DDP workers, batch 32 each"))
+    run_workers(2, _step_loop, (32, steps, True, True, "2 DDP workers, batch 32 each, buffers synced"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     parser.add_argument("--models", nargs="+", default=[f"{DEFAULT_MODEL}:digits", "squeezenet_tiny28_hw:mnist"],
                         metavar="MODEL:DATASET")
+    parser.add_argument("--steps", action="store_true", help="only the cost of one step, alone and under DDP")
     args = parser.parse_args()
+    if args.steps:
+        step_costs()
+        return
     started = time.perf_counter()
     for entry in args.models:
         model, dataset_name = entry.split(":")

@@ -253,9 +253,9 @@ def _train_worker(spec: NetSpec, dataset: Dataset, config: TrainConfig, output: 
     if metadata["complete"]:
         return checkpoint
 
-    # DDP averages the gradients of the workers' equal shards: the gradient of the global batch. Batch-norm buffers
-    # stay each worker's own (syncing them every step cost 12 % of a step): rank 0's evolve exactly as they would
-    # under DDP's default, which overwrites the others' with rank 0's.
+    # DDP averages the gradients of the workers' equal shards: the gradient of the global batch. Batch-norm
+    # buffers stay each worker's own (syncing them costs 16-23 % more per step, benchmarks/parallel_training.py
+    # --steps); rank 0's evolve as under DDP's default, which overwrites the others' with rank 0's.
     forward = DistributedDataParallel(model, forward_sync_buffers=False) if group.distributed else model
     train_x, train_y = dataset.tensors("train")
     val_x, val_y = dataset.tensors("val")
