@@ -22,6 +22,8 @@ from amaranth.hdl import Instance
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+#: the attribute of a memory that holds nothing until the design writes it (no initial values in its Verilog)
+UNINITIALISED = "firebrick_uninitialised"
 #: DP16KD shapes (data width -> words) that one block holds, in Yosys' terms
 DP16KD_DEPTH = {9: 2048, 18: 1024}
 
@@ -50,7 +52,9 @@ class RegisteredMemory(wiring.Component):
             raise ValueError(f"a memory needs a positive depth and width, not {depth} x {width}")
         self.width, self.depth, self.init, self.writable = width, depth, list(init), writable
         #: the portable form's storage (simulation reads it directly)
-        self.memory = memory.Memory(shape=unsigned(width), depth=depth, init=self.init)
+        # a writable memory without contents is marked, so that its Verilog carries no zero fill (hw/verilog.py)
+        attrs = {UNINITIALISED: 1} if writable and not self.init else None
+        self.memory = memory.Memory(shape=unsigned(width), depth=depth, init=self.init, attrs=attrs)
         address = unsigned(max((depth - 1).bit_length(), 1))
         members = {"read_addr": In(address), "read_en": In(1, init=1), "read_data": Out(unsigned(width))}
         if writable:
