@@ -23,7 +23,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    from firebrick.models.training import TrainConfig
+    from firebrick.models.train_config import TrainConfig
 
     d = TrainConfig()
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")

@@ -73,7 +73,7 @@ def cmd_cost(args: argparse.Namespace) -> None:
 
 
 def _train_config(args: argparse.Namespace, workers: int | None = None):
-    from firebrick.models.training import TrainConfig
+    from firebrick.models.train_config import TrainConfig
 
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_shift=args.max_shift,
                        workers=workers if workers is not None else 1 if args.workers is None else args.workers,

@@ -19,9 +19,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from firebrick.models.train_config import BACKEND
 from firebrick.processes import exit_with_parent
-
-BACKEND = "gloo"
 
 #: torchrun's variables; all present means this process is one worker of a group it started
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from firebrick.errors import unknown_name
 from firebrick.models.design_space import SqueezeNetMeta, generate
-from firebrick.models.firenet import FireNet
 from firebrick.models.spec import ClassifierSpec, ConvSpec, FireSpec, NetSpec
+
+if TYPE_CHECKING:
+    from firebrick.models.firenet import FireNet
 
 DEFAULT_MODEL = "squeezenet_tiny32_hw"
 #: the dataset of a zoo model that names none
@@ -124,6 +127,8 @@ def model_spec(name: str, *, input_size: int | None = None, num_classes: int | N
 
 
 def build_model(name: str, **kwargs: int | None) -> FireNet:
+    from firebrick.models.firenet import FireNet  # torch only when a model is built: `firebrick --help` stays quick
+
     return FireNet(model_spec(name, **kwargs))
 
 

@@ -156,3 +156,11 @@ def test_quantize_refuses_a_max_pool_model(capsys, tmp_path):
     assert main(["quantize", str(ckpt), "-o", str(tmp_path / "pool.fbg")]) == 1
     err = capsys.readouterr().err
     assert "layer 'pool2' is a max-pool" in err and "stride-2 3x3 convolution" in err
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    check = "import sys; from firebrick.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout.strip() == "False"
