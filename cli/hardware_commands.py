@@ -95,7 +95,67 @@ CLOCK_BASIS_WORDS = {
     "measured": "a PLL clock the board file's default design met in place-and-route",
     "assumed": "an assumption of the board file, not timed",
     "place-and-route": "met in this build's place-and-route",
+    "given": "given on the command line, not timed",
 }
+
+
+def _estimate_graph(args: argparse.Namespace):
+    """The graph to price: a graph file as it is; a zoo name or a checkpoint's network with seeded random weights."""
+    from firebrick.models.checkpoint import load_checkpoint
+    from firebrick.models.zoo import ZOO, model_spec
+    from firebrick.quant.fbg import load_graph
+    from firebrick.quant.pipeline import random_weight_graph
+    from firebrick.quant.quantize import QuantConfig
+
+    if args.model.endswith(".fbg"):
+        if args.input is not None or args.codebook_bits is not None:
+            raise FirebrickError("--input and --codebook-bits apply to a zoo name or a checkpoint; a graph file is priced as it is")
+        return load_graph(args.model), "graph file"
+    if args.model not in ZOO and (args.model.endswith(".pt") or Path(args.model).exists()):
+        spec, what = load_checkpoint(args.model).spec, "checkpoint's network, seeded random weights"
+    else:
+        spec, what = model_spec(args.model), "seeded random weights"
+    if args.input is not None:
+        spec = spec.replace(input_size=args.input)
+    config = QuantConfig(weight_bits=args.bits, activation_bits=args.bits, codebook_bits=args.codebook_bits)
+    return random_weight_graph(spec, config), what
+
+
+def cmd_estimate(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from firebrick.boards.board import load_board
+    from firebrick.cli.table import format_table
+    from firebrick.hw.params import ArrayParams
+    from firebrick.sim.estimate import estimate_design
+
+    board = load_board(args.board)
+    if args.clock is not None:
+        if not args.clock > 0:
+            raise FirebrickError(f"--clock must be a positive frequency in MHz, not {args.clock}")
+        board = dataclasses.replace(board, clock_mhz=args.clock)
+    params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.bits, weight_bits=args.bits)
+    graph, weights = _estimate_graph(args)
+    figures = estimate_design(graph, params, board)
+    document = {"model": graph.name, "weights": weights, **figures}
+    if args.clock is not None:
+        document["clock_basis"] = "given"
+    rows = [[l["node"], l["kind"], l["macs"], l["cycles"], f"{l['utilization']:.1%}"] for l in figures["layers"]]
+    number = lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"  # noqa: E731 - no exponents for people
+    breakdown = ", ".join(f"{k} {number(v)}" for k, v in figures["energy_breakdown_uj"].items())
+    memories = ", ".join(f"{m['name']} {m['bits'] / 8 / 1024:,.1f}" for m in figures["memories"])
+    fit = ("fits" if figures["fits"] else "DOES NOT FIT: " + "; ".join(figures["shortfalls"])) if figures["fit_estimate"] else \
+        "no fixed budget (an ASIC technology)"
+    text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows) + (
+        f"\n\n{graph.name} ({weights}) on {board.name}, {params.rows}x{params.cols} array at {board.clock_mhz:g} MHz "
+        f"(clock: {CLOCK_BASIS_WORDS[document['clock_basis']]})\n"
+        f"cycles/frame {figures['cycles']:,}, latency {figures['latency_us']:,.1f} µs, {figures['fps']:,.0f} frames/s, "
+        f"utilisation {figures['utilization']:.1%}\n"
+        f"energy {number(figures['energy_uj'])} µJ/frame; in µJ: {breakdown} ({board.name} energy table: {figures['energy_source']})\n"
+        f"on-chip memory {figures['onchip_kib']:,.1f} KiB ({memories} KiB); {fit}\n"
+        f"every figure: {figures['basis']}"
+    )
+    emit(args, document, text)
 
 
 def cmd_build(args: argparse.Namespace) -> None:

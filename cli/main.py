@@ -15,7 +15,7 @@ from pathlib import Path
 from firebrick.cli.board_commands import cmd_boards
 from firebrick.errors import FirebrickError
 from firebrick.cli.explore_commands import add_explore_parser
-from firebrick.cli.hardware_commands import cmd_build, cmd_evaluate, cmd_quantize, cmd_simulate
+from firebrick.cli.hardware_commands import cmd_build, cmd_estimate, cmd_evaluate, cmd_quantize, cmd_simulate
 from firebrick.cli.model_commands import cmd_cost, cmd_flow, cmd_models, cmd_train
 
 EXIT_USER_ERROR = 1
@@ -117,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "meets, with margin, found from the board file's clock)")
     p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("estimate", help="what-if without Verilog: cycles, frames/s, utilisation, energy, memory and fit "
+                                         "of a model on a board and array (seconds)")
+    p.add_argument("model", metavar="MODEL", help="a zoo name, a checkpoint, or a graph file (.fbg)")
+    p.add_argument("--board", default=DEFAULT_BOARD, help=f"a board name or a board YAML file (default {DEFAULT_BOARD})")
+    p.add_argument("--rows", type=int, default=8, help="array rows (default 8)")
+    p.add_argument("--cols", type=int, default=8, help="array columns, a power of two (default 8)")
+    p.add_argument("--input", type=int, help="input side in pixels (default: the model's)")
+    p.add_argument("--bits", type=int, default=8, help="weight and activation bits (default 8)")
+    p.add_argument("--codebook-bits", type=int, help="codebook weights: K-bit indices")
+    p.add_argument("--clock", type=float, metavar="MHZ", help="price at this clock instead of the board file's")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("simulate", help="run frames through a build's Verilog (cocotb + Verilator), bit-exact check, cycles")
     p.add_argument("build_dir", metavar="BUILD_DIR", help="a folder written by `firebrick build`")

@@ -23,26 +23,19 @@ from typing import Any
 import torch
 
 from firebrick.boards.board import Board, load_board
-from firebrick.boards.fit import estimate_fit
 from firebrick.explore.points import resolve
 from firebrick.explore.spec import SweepSpec, spec_from_dict
-from firebrick.hw.compiler import compile_graph
-from firebrick.hw.memories import program_memories, sram_bits
 from firebrick.hw.params import ArrayParams
-from firebrick.hw.schedule import network_utilization, predict_activity
 from firebrick.models.cost import model_cost
 from firebrick.models.datasets import Dataset, load_dataset
 from firebrick.models.design_space import generate
 from firebrick.models.firenet import FireNet
 from firebrick.models.training import TrainConfig, train
 from firebrick.models.zoo import base_meta
-from firebrick.quant.calibrate import calibrate
 from firebrick.quant.graph import Graph
-from firebrick.quant.lower_torch import lower_torch
-from firebrick.quant.passes import canonicalize
-from firebrick.quant.pipeline import quantize_checkpoint
-from firebrick.quant.quantize import QuantConfig, quantize_graph
-from firebrick.sim.energy import frame_energy
+from firebrick.quant.pipeline import quantize_checkpoint, random_weight_graph
+from firebrick.quant.quantize import QuantConfig
+from firebrick.sim.estimate import estimate_design
 
 
 @contextmanager
@@ -94,10 +87,7 @@ def point_graph(spec: SweepSpec, point: dict[str, Any], out_dir: str) -> tuple[G
         result.update(accuracy=report.quant_accuracy, float_accuracy=report.float_accuracy,
                       val_accuracy=history[-1].get("val_accuracy"), checkpoint=str(checkpoint_path), reused_model=reused)
     else:  # analytical only: random weights (seeded) give the same cycles, activity and memories
-        torch.manual_seed(0)
-        shape = (meta.input_channels, meta.input_size, meta.input_size)
-        graph = canonicalize(lower_torch(FireNet(net).eval(), shape))
-        graph = quantize_graph(graph, calibrate(graph, torch.rand(8, *shape)), config)
+        graph = random_weight_graph(net, config)
         timings["quantize_s"] = time.perf_counter() - began
     return graph, {**result, **timings}, dataset
 
@@ -121,20 +111,8 @@ def evaluate_point(spec_dict: dict[str, Any], point: dict[str, Any], out_dir: st
     graph, result, _ = point_graph(spec, point, out_dir)
     began = time.perf_counter()
     params, board = point_hardware(spec, point)
-    clock = board.clock_mhz
-    program = compile_graph(graph, params)
-    activity = predict_activity(graph, params)
-    memories = program_memories(program)
-    energy = frame_energy(activity, memories, clock, board.energy)
-    fit = estimate_fit(memories, params.rows * params.cols, board)
-    result.update(
-        board=board.name, clock_mhz=clock, cycles=activity["cycles"], latency_us=activity["cycles"] / clock,
-        fps=clock * 1e6 / activity["cycles"], utilization=network_utilization(program.schedule, params),
-        energy_uj=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
-        onchip_kib=sram_bits(memories) / 8 / 1024,
-        dsps=params.rows * params.cols if fit is None else fit.dsps,
-        block_ram_blocks=None if fit is None else fit.block_ram_blocks,
-        fits=True if fit is None else not fit.shortfalls(), shortfalls=[] if fit is None else fit.shortfalls(),
-        hardware_s=time.perf_counter() - began,
-    )
+    figures = estimate_design(graph, params, board)
+    result.update({key: figures[key] for key in (
+        "board", "clock_mhz", "cycles", "latency_us", "fps", "utilization", "energy_uj", "energy_breakdown_uj",
+        "onchip_kib", "dsps", "block_ram_blocks", "fits", "shortfalls")}, hardware_s=time.perf_counter() - began)
     return result

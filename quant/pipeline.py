@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from firebrick.errors import FirebrickError
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.datasets import Dataset, load_dataset
+from firebrick.models.firenet import FireNet
+from firebrick.models.spec import NetSpec
 from firebrick.models.training import evaluate
 from firebrick.quant.analyses import macs_per_layer, weight_bytes_per_layer
 from firebrick.quant.calibrate import calibrate
@@ -131,3 +134,16 @@ def quantize_checkpoint(
     qgraph.meta.update(float_accuracy=float_accuracy, quant_accuracy=quant_accuracy, calibration_images=min(calibration_images, len(train_x)))
     report = QuantReport(float_accuracy, quant_accuracy, layer_table(qgraph, stats), dataset.describe(), config.to_dict(), finetune_epochs)
     return qgraph, report
+
+
+def random_weight_graph(spec: NetSpec, config: QuantConfig, *, seed: int = 0) -> Graph:
+    """A network's quantized graph with seeded random weights, calibrated on random images.
+
+    Cycles, activity and memories do not depend on the weights' values: this is
+    what the analytical figures of an untrained network (a sweep without
+    training, `firebrick estimate` of a zoo name) are computed on.
+    """
+    torch.manual_seed(seed)
+    shape = (spec.input_channels, spec.input_size, spec.input_size)
+    graph = canonicalize(lower_torch(FireNet(spec).eval(), shape))
+    return quantize_graph(graph, calibrate(graph, torch.rand(8, *shape)), config)
