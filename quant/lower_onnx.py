@@ -1,7 +1,8 @@
 """Lower an ONNX model (e.g. from torch.onnx.export) to the same dataflow graph as the torch.fx front end.
 
 Supported: Conv (1x1/3x3, stride 1/2, symmetric zero pads), BatchNormalization,
-Relu, Concat on channels, Add, GlobalAveragePool (and a global AveragePool),
+Relu, Concat on channels, Add, GlobalAveragePool (and a global AveragePool or
+ReduceMean over H and W),
 Gemm/MatMul after the global pool (as a 1x1 conv); Dropout, Identity, Flatten,
 Reshape and Squeeze vanish. Node names follow the exporter's module paths
 (/features/fire2/squeeze/conv/Conv -> fire2.squeeze), which are the torch
@@ -17,10 +18,20 @@ import numpy as np
 
 from firebrick.models.cost import layer_display_name
 from firebrick.quant.graph import Graph
-from firebrick.quant.lower_torch import MAXPOOL_FIX, UnsupportedLayerError
+from firebrick.quant.lower_torch import ACTIVATION_FIX, MAXPOOL_FIX, SPATIAL_AXES, UnsupportedLayerError
 from firebrick.quant.ops import Add, BatchNorm, Concat, Conv, GlobalAvgPool, Input, Relu
 
 _PASSTHROUGH = {"Dropout", "Identity", "Flatten", "Reshape", "Squeeze"}
+OTHER_ACTIVATION_OPS = {"LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
+                        "Softplus", "Mish", "Clip"}
+
+
+def _spatial_axes(node, attrs: dict, consts: dict) -> bool:
+    """Whether a ReduceMean averages over H and W (axes as an attribute before opset 18, as an input since)."""
+    axes = attrs.get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1] in consts:
+        axes = consts[node.input[1]].tolist()
+    return axes is not None and len(axes) == 2 and set(int(a) for a in axes) in SPATIAL_AXES
 
 
 def _attrs(node) -> dict:
@@ -121,6 +132,10 @@ def lower_onnx(source: str | os.PathLike, name: str | None = None) -> Graph:
             emit(node, _layer_name(node, "add"), Add(), data_inputs)
         elif kind == "GlobalAveragePool" or (kind == "AveragePool" and spatial.get(env[data_inputs[0]]) == tuple(attrs.get("kernel_shape", ()))):
             emit(node, layer, GlobalAvgPool(), data_inputs)
+        elif kind == "ReduceMean" and _spatial_axes(node, attrs, consts):
+            emit(node, layer, GlobalAvgPool(), data_inputs[:1])
+        elif kind in OTHER_ACTIVATION_OPS:
+            raise UnsupportedLayerError(f"layer '{layer}' (ONNX {kind}) is not supported: {ACTIVATION_FIX}")
         elif kind in ("MaxPool", "GlobalMaxPool"):
             raise UnsupportedLayerError(f"layer '{layer}' is a max-pool: {MAXPOOL_FIX}")
         elif kind in ("Gemm", "MatMul"):

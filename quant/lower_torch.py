@@ -27,6 +27,14 @@ MAXPOOL_FIX = (
     "the accelerator has no pooling hardware: downsample with a stride-2 3x3 convolution instead "
     "(ZynqNet's rule; e.g. model 'squeezenet1_1_hw', or SqueezeNetMeta(hardware_ready=True))"
 )
+ACTIVATION_FIX = "use ReLU (nn.ReLU / F.relu): the requantizer's clip at zero is the only activation the accelerator has; retrain with it"
+#: activations people reach for, by module, function and ONNX op name: refused with ACTIVATION_FIX
+OTHER_ACTIVATIONS = (nn.LeakyReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish,
+                     nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid, nn.Tanh, nn.Softplus)
+OTHER_ACTIVATION_FUNCTIONS = {"leaky_relu", "relu6", "prelu", "elu", "selu", "celu", "gelu", "silu", "mish", "hardswish",
+                              "hardsigmoid", "hardtanh", "sigmoid", "tanh", "softplus"}
+#: the axes of an N x C x H x W tensor whose mean is the global average pool
+SPATIAL_AXES = ({2, 3}, {-2, -1}, {2, -1}, {-2, 3})
 
 
 class UnsupportedLayerError(FirebrickError):
@@ -99,6 +107,12 @@ class _Lowering:
             )
         self.passthrough(node, source)
 
+    def spatial_mean(self, node: fx.Node) -> bool:
+        """Whether a mean (x.mean(dim=(2, 3)), torch.mean(x, (2, 3)), keepdim or not) is over H and W: a global pool."""
+        dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+        dims = (dims,) if isinstance(dims, int) else dims
+        return isinstance(dims, (tuple, list)) and len(dims) == 2 and set(dims) in SPATIAL_AXES and len(self.shape(node.args[0])) == 3
+
     def global_pool(self, node: fx.Node, source: fx.Node, layer: str) -> None:
         self.emit(node, self.graph.unique_name(layer), GlobalAvgPool(), [source])
 
@@ -145,6 +159,8 @@ class _Lowering:
             bias = _numpy(module.bias) if module.bias is not None else np.zeros(module.out_features, np.float32)
             conv = Conv(module.in_features, module.out_features, 1, 1, 0, weight, bias)
             self.emit(node, self.graph.unique_name(layer), conv, [source])
+        elif isinstance(module, OTHER_ACTIVATIONS):
+            raise UnsupportedLayerError(f"layer '{layer}' ({type(module).__name__}) is not supported: {ACTIVATION_FIX}")
         else:
             raise UnsupportedLayerError(
                 f"layer '{layer}' ({type(module).__name__}) is not supported; the accelerator runs conv, "
@@ -175,6 +191,10 @@ class _Lowering:
             self.passthrough(node, node.args[0])
         elif target in (F.max_pool2d, torch.max_pool2d):
             raise UnsupportedLayerError(f"'{self.name_for(node, 'maxpool')}' is a max-pool: {MAXPOOL_FIX}")
+        elif target is torch.mean and self.spatial_mean(node):
+            self.global_pool(node, node.args[0], self.name_for(node, "pool"))
+        elif fname in OTHER_ACTIVATION_FUNCTIONS:
+            raise UnsupportedLayerError(f"'{self.name_for(node, fname)}': {fname} is not supported: {ACTIVATION_FIX}")
         else:
             raise UnsupportedLayerError(f"'{self.name_for(node, fname)}': function {fname} is not supported by the accelerator")
 
@@ -185,8 +205,10 @@ class _Lowering:
             self.flatten_ok(node, source, self.name_for(node, method))
         elif method == "relu":
             self.emit(node, self.name_for(node, "relu"), Relu(), [source])
-        elif method == "mean" and tuple(node.args[1:2]) in (((2, 3),), ([2, 3],), ((-2, -1),)):
+        elif method == "mean" and self.spatial_mean(node):
             self.global_pool(node, source, self.name_for(node, "pool"))
+        elif method in OTHER_ACTIVATION_FUNCTIONS:
+            raise UnsupportedLayerError(f"'{self.name_for(node, method)}': .{method}() is not supported: {ACTIVATION_FIX}")
         else:
             raise UnsupportedLayerError(f"'{self.name_for(node, method)}': tensor method .{method}() is not supported by the accelerator")
 

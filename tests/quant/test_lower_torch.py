@@ -118,3 +118,38 @@ class Branchy(nn.Module):
 def test_untraceable_model():
     with pytest.raises(UnsupportedLayerError, match="torch.fx cannot trace the model"):
         lower_torch(Branchy(), (1, 4, 4))
+
+
+class MeanHead(nn.Module):
+    """A global average pool written the ways people write it."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = F.relu(self.conv(x))
+        if self.how == "method-kwargs":
+            y = y.mean(dim=(2, 3))
+        elif self.how == "function":
+            y = torch.mean(y, (2, 3))
+        elif self.how == "negative-keepdim":
+            y = y.mean(dim=[-2, -1], keepdim=True).flatten(1)
+        return self.fc(y)
+
+
+@pytest.mark.parametrize("how", ["method-kwargs", "function", "negative-keepdim"])
+def test_a_mean_over_height_and_width_is_the_global_pool(how):
+    model = MeanHead(how).eval()
+    graph = canonicalize(lower_torch(model, (1, 8, 8)))
+    assert [type(op).__name__ for _, op in graph.items()] == ["Input", "Conv", "GlobalAvgPool", "Conv"]
+    x = torch.rand(2, 1, 8, 8)
+    torch.testing.assert_close(logits(graph, x), model(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", [nn.LeakyReLU(0.1), nn.ReLU6(), nn.GELU()])
+def test_other_activations_are_refused_with_the_relu_fix(layer):
+    with pytest.raises(UnsupportedLayerError, match=rf"layer 'body.1' \({type(layer).__name__}\) is not supported: use ReLU"):
+        lower_torch(Wrap(nn.Conv2d(1, 4, 3), layer), (1, 8, 8))
