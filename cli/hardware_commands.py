@@ -57,13 +57,19 @@ def _quant_text(report: dict, output: str) -> str:
 def cmd_quantize(args: argparse.Namespace) -> None:
     from firebrick.outputs import check_output_file
     from firebrick.quant.fbg import save_graph
-    from firebrick.quant.pipeline import quantize_checkpoint
+    from firebrick.quant.pipeline import quantize_checkpoint, quantize_onnx
 
     output = check_output_file(args.output or Path(args.checkpoint).with_suffix(".fbg"))
-    graph, report = quantize_checkpoint(
-        args.checkpoint, _quant_config(args), dataset_name=args.dataset, calibration_images=args.calibration,
-        finetune_epochs=args.finetune, progress=False if args.no_progress else None,
-    )
+    options = dict(calibration_images=args.calibration, finetune_epochs=args.finetune, progress=False if args.no_progress else None)
+    if Path(args.checkpoint).suffix.lower() == ".onnx":  # the user's own model: nothing records its dataset
+        if args.dataset is None:
+            raise FirebrickError(f"{args.checkpoint} is an ONNX model: name the data to calibrate and evaluate it on with "
+                                 "--dataset (digits, mnist or an image folder with one sub-folder per class)")
+        if not Path(args.checkpoint).is_file():
+            raise FirebrickError(f"ONNX model {args.checkpoint} does not exist")
+        graph, report = quantize_onnx(args.checkpoint, _quant_config(args), dataset_name=args.dataset, **options)
+    else:
+        graph, report = quantize_checkpoint(args.checkpoint, _quant_config(args), dataset_name=args.dataset, **options)
     save_graph(graph, output)
     document = {"graph": str(output), **report.to_dict()}
     emit(args, document, _quant_text(document, str(output)))

@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("quantize", help="quantize a checkpoint to a dataflow graph of integer ops (.fbg)")
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint from `firebrick train`")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint from `firebrick train`, or your own model as ONNX "
+                                                            "(MODEL.onnx, e.g. from torch.onnx.export; needs --dataset)")
     p.add_argument("--bits", type=int, default=8, help="weight and activation bit width (default 8; 2..16)")
     p.add_argument("--weight-bits", type=int, help="weight bit width (default --bits)")
     p.add_argument("--act-bits", type=int, help="activation bit width (default --bits)")

@@ -19,6 +19,7 @@ from firebrick.quant.analyses import macs_per_layer, weight_bytes_per_layer
 from firebrick.quant.calibrate import calibrate
 from firebrick.quant.executor import ExecutionStats, output_format, predict
 from firebrick.quant.finetune import FinetuneConfig, finetune
+from firebrick.quant.float_executor import logits
 from firebrick.quant.graph import Graph
 from firebrick.quant.lower_torch import lower_torch
 from firebrick.quant.ops import Conv, op_kind
@@ -123,12 +124,48 @@ def quantize_checkpoint(
         "dataset": dataset.describe(),
         "class_names": list(dataset.class_names),
     }
+    return _quantize_lowered(graph, dataset, config, evaluate(model, *dataset.tensors("test")),
+                             calibration_images=calibration_images, finetune_epochs=finetune_epochs, progress=progress)
+
+
+def quantize_onnx(
+    onnx_path: str | os.PathLike,
+    config: QuantConfig,
+    *,
+    dataset_name: str,
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+    finetune_epochs: int = 0,
+    progress: bool | None = None,
+) -> tuple[Graph, QuantReport]:
+    """A user's own model (ONNX, e.g. from torch.onnx.export): lowered, calibrated and evaluated on `dataset_name`."""
+    from firebrick.quant.lower_onnx import lower_onnx
+
+    graph = canonicalize(lower_onnx(onnx_path))
+    shape = input_shape(graph)
+    dataset = load_dataset(dataset_name, channels=shape[0], size=shape[1])
+    outputs = graph.op(graph.output).out_channels if isinstance(graph.op(graph.output), Conv) else None
+    if outputs is not None and dataset.num_classes > outputs:
+        raise FirebrickError(f"{dataset.name} has {dataset.num_classes} classes but the model has {outputs} outputs; "
+                             "use a dataset with the model's classes")
+    graph.meta = {
+        "source": {"onnx": os.fspath(onnx_path), "model": graph.name},
+        "dataset": dataset.describe(),
+        "class_names": list(dataset.class_names),
+    }
+    test_x, test_y = dataset.tensors("test")
+    float_accuracy = float((logits(graph, test_x).argmax(1) == test_y).float().mean())
+    return _quantize_lowered(graph, dataset, config, float_accuracy, calibration_images=calibration_images,
+                             finetune_epochs=finetune_epochs, progress=progress)
+
+
+def _quantize_lowered(graph: Graph, dataset: Dataset, config: QuantConfig, float_accuracy: float, *,
+                      calibration_images: int, finetune_epochs: int, progress: bool | None) -> tuple[Graph, QuantReport]:
+    """Calibrate, quantize, optionally fine-tune and evaluate a lowered float graph."""
     train_x, _ = dataset.tensors("train")
     ranges = calibrate(graph, train_x[:calibration_images])
     qgraph = quantize_graph(graph, ranges, config)
     if finetune_epochs:
         qgraph = finetune(qgraph, dataset, FinetuneConfig(epochs=finetune_epochs), progress=progress)
-    float_accuracy = evaluate(model, *dataset.tensors("test"))
     stats = ExecutionStats()
     quant_accuracy = graph_accuracy(qgraph, dataset, "test", stats)
     qgraph.meta.update(float_accuracy=float_accuracy, quant_accuracy=quant_accuracy, calibration_images=min(calibration_images, len(train_x)))

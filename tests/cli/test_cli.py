@@ -164,3 +164,41 @@ def test_help_does_not_import_torch():
 
     check = "import sys; from firebrick.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_your_own_model_as_onnx_quantizes_builds_and_estimates(capsys, tmp_path):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from firebrick.models.datasets import load_dataset
+
+    class Mine(nn.Module):  # written by a user: no zoo, a mean for the global pool
+        def __init__(self):
+            super().__init__()
+            self.stem, self.mid, self.head = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 16, 3, stride=2, padding=1), nn.Conv2d(16, 10, 1)
+
+        def forward(self, x):
+            return self.head(F.relu(self.mid(F.relu(self.stem(x))))).mean(dim=(2, 3))
+
+    torch.manual_seed(0)
+    model = Mine()
+    x, y = load_dataset("digits", channels=1, size=8).tensors("train")
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for step in range(150):
+        index = torch.randint(0, len(x), (64,))
+        loss = F.cross_entropy(model(x[index]), y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    torch.onnx.export(model.eval(), (torch.zeros(1, 1, 8, 8),), str(tmp_path / "mine.onnx"), dynamo=False)
+
+    assert main(["quantize", str(tmp_path / "mine.onnx")]) == 1
+    assert "is an ONNX model: name the data" in capsys.readouterr().err
+    document = run_json(capsys, "quantize", str(tmp_path / "mine.onnx"), "--dataset", "digits", "--no-progress")
+    assert document["graph"] == str(tmp_path / "mine.fbg") and document["float_accuracy"] > 0.5
+    assert abs(document["quant_accuracy"] - document["float_accuracy"]) < 0.05
+    assert [layer["kind"] for layer in document["layers"]][-1] == "global_avg_pool"
+    built = run_json(capsys, "build", str(tmp_path / "mine.fbg"), "--rows", "4", "--cols", "4", "-o", str(tmp_path / "build"))
+    estimate = run_json(capsys, "estimate", str(tmp_path / "mine.fbg"), "--rows", "4", "--cols", "4")
+    assert estimate["cycles"] == built["cycles_per_frame"] and estimate["fits"]
