@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from firebrick.atomic import write_atomic
+from firebrick.progress import stage
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
 from firebrick.boards.fit import check_fit as check_board_fit
 from firebrick.boards.manifest import GRAPH, MANIFEST, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest
@@ -55,7 +56,8 @@ def build_accelerator(
     notes = check_program(graph, params, program, act_sram_words)
     memories = program_memories(program)
     fit = check_board_fit(memories, params.rows * params.cols, board)
-    verilog = accelerator_verilog(program)
+    with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps"):
+        verilog = accelerator_verilog(program)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, the folder is no build

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from firebrick.cli.report import emit
+from firebrick.progress import stage
 
 
 def cmd_boards(args: argparse.Namespace) -> None:
@@ -55,9 +57,9 @@ def implement(args: argparse.Namespace) -> dict[str, Any]:
 
     board = load_board(args.board)
     build = load_build(args.output)
-    print(f"firebrick build: synthesising for {board.device} with Yosys ({board.synth_command}); "
-          "minutes for a whole accelerator", file=sys.stderr)
-    result: dict[str, Any] = {"synthesis": synthesize(build, board)}
+    with stage(f"synthesising for {board.device} with Yosys ({board.synth_command}; minutes for a whole accelerator)",
+               f"live log: {Path(args.output) / 'impl' / board.name / 'yosys.log'}"):
+        result: dict[str, Any] = {"synthesis": synthesize(build, board)}
     if args.place_route or args.bitstream:
         print(f"firebrick build: placing and routing on {board.device} with {board.toolchain.place_route if board.toolchain else '?'}",
               file=sys.stderr)

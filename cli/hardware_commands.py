@@ -243,11 +243,11 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         + ("bit-exact with the golden executor" if report["bit_exact"] else "MISMATCH with the golden executor"),
         f"layers compared on the first {args.check_layers} frame(s): {len(report['layers_checked'])}",
         f"cycles/frame {report['cycles']:,} (schedule predicts {report['predicted_cycles']:,}), "
-        f"latency {report['latency_us']:.1f} us, {report['fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz "
+        f"latency {report['latency_us']:,.1f} µs, {report['fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz "
         f"({CLOCK_BASIS_WORDS[report['clock_basis']]}), utilisation {report['utilization']:.1%}",
     ]
     parts = ", ".join(f"{k} {v:.3g}" for k, v in report["energy_breakdown_uj"].items())
-    lines.append(f"energy {report['energy_uj_per_frame']:.3g} µJ/frame ({report['energy_table']} table): {parts}; plot {report['energy_plot']}")
+    lines.append(f"energy {report['energy_uj_per_frame']:.3g} µJ/frame ({report['energy_table']} table); in µJ: {parts}; plot {report['energy_plot']}")
     if mismatch:
         lines.append(f"first mismatch: layer '{mismatch['layer']}' channel {mismatch['channel']} pixel "
                      f"(y={mismatch['y']}, x={mismatch['x']}): expected {mismatch['expected']}, got {mismatch['got']}")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from firebrick.cli.board_commands import cmd_boards
+from firebrick import progress
 from firebrick.errors import FirebrickError
 from firebrick.cli.explore_commands import add_explore_parser
 from firebrick.cli.hardware_commands import cmd_build, cmd_estimate, cmd_evaluate, cmd_quantize, cmd_simulate
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    progress.enable()  # stage lines on stderr, also where the bars are off (not a terminal)
     try:
         args.func(args)
     except FirebrickError as exc:
@@ -177,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"firebrick {args.command}: error: {where}{exc.strerror or exc}; free or choose another path and run again",
               file=sys.stderr)
         return EXIT_USER_ERROR
+    finally:
+        progress.enable(False)
     return 0
 
 

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 import firebrick
 from firebrick.errors import CheckpointError, SpecError, TrainingError
+from firebrick.progress import format_seconds, note
 from firebrick.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from firebrick.models.datasets import Dataset
 from firebrick.models.distributed import Group, WorkerDied, current_group, from_leader, run_workers, sum_over_workers
@@ -235,6 +236,9 @@ def _train_worker(spec: NetSpec, dataset: Dataset, config: TrainConfig, output: 
                 "val_accuracy": val_acc,
             }
             bar.set_postfix(epoch=epoch + 1, loss=f"{entry['loss']:.3f}", val=f"{val_acc:.3f}")
+            if bar.disable:  # no bar (not a terminal): a line per epoch instead
+                note(f"train {spec.name}: epoch {epoch + 1}/{config.epochs}, loss {entry['loss']:.3f}, val accuracy "
+                              f"{val_acc:.1%}, {format_seconds(time.perf_counter() - began)}")
             metadata["history"].append(entry)
             metadata["epochs_done"] = epoch + 1
             metadata["train_seconds"] += time.perf_counter() - began

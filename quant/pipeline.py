@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from firebrick.errors import FirebrickError
+from firebrick.progress import stage
 from firebrick.models.checkpoint import load_checkpoint
 from firebrick.models.datasets import Dataset, load_dataset
 from firebrick.models.firenet import FireNet
@@ -162,12 +163,14 @@ def _quantize_lowered(graph: Graph, dataset: Dataset, config: QuantConfig, float
                       calibration_images: int, finetune_epochs: int, progress: bool | None) -> tuple[Graph, QuantReport]:
     """Calibrate, quantize, optionally fine-tune and evaluate a lowered float graph."""
     train_x, _ = dataset.tensors("train")
-    ranges = calibrate(graph, train_x[:calibration_images])
+    with stage(f"calibrating on {min(calibration_images, len(train_x))} training images"):
+        ranges = calibrate(graph, train_x[:calibration_images])
     qgraph = quantize_graph(graph, ranges, config)
     if finetune_epochs:
         qgraph = finetune(qgraph, dataset, FinetuneConfig(epochs=finetune_epochs), progress=progress)
     stats = ExecutionStats()
-    quant_accuracy = graph_accuracy(qgraph, dataset, "test", stats)
+    with stage(f"evaluating the quantized graph on {len(dataset.splits['test'])} test images (golden integer executor)"):
+        quant_accuracy = graph_accuracy(qgraph, dataset, "test", stats)
     qgraph.meta.update(float_accuracy=float_accuracy, quant_accuracy=quant_accuracy, calibration_images=min(calibration_images, len(train_x)))
     report = QuantReport(float_accuracy, quant_accuracy, layer_table(qgraph, stats), dataset.describe(), config.to_dict(), finetune_epochs)
     return qgraph, report

@@ -21,6 +21,7 @@ from firebrick.atomic import write_atomic
 from firebrick.boards.board import load_board
 from firebrick.boards.manifest import BuildManifest, load_build
 from firebrick.errors import FirebrickError
+from firebrick.progress import stage
 from firebrick.hw.accelerator import DEBUG_READ_LATENCY
 from firebrick.hw.activity_counters import Counters
 from firebrick.hw.packing import image_beats
@@ -85,11 +86,13 @@ def simulate_build(
     with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
         frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
         _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=watchdog)
-        run_cocotb(
-            verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
-            build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
-            extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
-        )
+        with stage(f"{simulator}: building the model (reused when unchanged) and running {len(images_int)} frame(s)",
+                   f"log and build in {build_dir / f'sim_{simulator}'}"):
+            run_cocotb(
+                verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
+                build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
+                extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
+            )
         if not result_path.exists():
             raise FirebrickError(f"the {simulator} bench wrote no result; see {build_dir}/sim_{simulator}")
         frames = json.loads(result_path.read_text())

@@ -1,0 +1,26 @@
+"""Stage lines: on stderr when the command line switched them on, with the elapsed time; silent for library use."""
+
+from firebrick import progress
+
+
+def test_stage_lines_only_when_enabled(capsys):
+    with progress.stage("quiet work"):
+        pass
+    assert capsys.readouterr().err == ""
+    progress.enable()
+    try:
+        with progress.stage("generating", "log: x.log"):
+            pass
+    finally:
+        progress.enable(False)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "firebrick: generating (log: x.log) ..." and lines[1].startswith("firebrick: generating: done in ")
+    assert progress.format_seconds(75.4) == "1 min 15 s" and progress.format_seconds(3.21) == "3.2 s"
+
+
+def test_training_without_a_bar_prints_a_line_per_epoch(capsys, tmp_path):
+    from firebrick.cli import main
+
+    assert main(["train", "--model", "squeezenet_tiny8", "--epochs", "2", "-o", str(tmp_path / "t.pt"), "--no-progress"]) == 0
+    epochs = [line for line in capsys.readouterr().err.splitlines() if "train squeezenet_tiny8: epoch" in line]
+    assert [line.split("epoch ")[1].split(",")[0] for line in epochs] == ["1/2", "2/2"]
