@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from firebrick.numbers import format_value
 
-def _cell(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (tuple, list)):
-        return "x".join(str(v) for v in value)
-    return "" if value is None else str(value)
+
+_cell = format_value
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 from firebrick.atomic import save_figure, write_atomic  # noqa: E402
+from firebrick.numbers import format_value  # noqa: E402
 from firebrick.explore.pareto import pareto_front  # noqa: E402
 from firebrick.explore.points import swept_axes  # noqa: E402
 from firebrick.explore.runner import open_sweep  # noqa: E402
@@ -104,9 +105,7 @@ def make_plots(summary: dict[str, Any], folder: Path) -> list[Path]:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return html.escape("" if value is None else str(value))
+    return html.escape(format_value(value))
 
 
 def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
