@@ -22,7 +22,7 @@ demo: setup
 	$(BIN)/firebrick flow
 
 test: setup
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" --durations=15
 
 test-all: setup
 	$(BIN)/pytest

@@ -56,11 +56,20 @@ def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4.2))
     fitting = [p for p in points if p.get("fits", True)]
     too_big = [p for p in points if not p.get("fits", True)]
-    ax.scatter([p[x] for p in fitting], [p[y] for p in fitting], s=18, color="0.6", label="design points")
+    boards = sorted({p.get("board", "") for p in points})
+    colours = dict(zip(boards, plt.cm.tab10.colors[1:])) if len(boards) > 1 else {boards[0]: "0.6"}
+    for board in boards:
+        mine = [p for p in fitting if p.get("board", "") == board]
+        if mine:
+            ax.scatter([p[x] for p in mine], [p[y] for p in mine], s=18, color=colours[board],
+                       label=f"design points on {board}" if len(boards) > 1 else "design points")
     if too_big:
         ax.scatter([p[x] for p in too_big], [p[y] for p in too_big], s=22, marker="x", color="0.4", label="does not fit its board")
     front = sorted((p for p in points if p["on_front"]), key=lambda p: p[x])
-    ax.scatter([p[x] for p in front], [p[y] for p in front], s=36, color="tab:red", label="Pareto front (all objectives)")
+    ax.scatter([p[x] for p in front], [p[y] for p in front], s=36, facecolors="none", edgecolors="tab:red", linewidths=1.5,
+               label="Pareto front (all objectives)")
+    for p in front[:20]:  # named, so a point read off the plot can be found in the table and built
+        ax.annotate(f"#{p['ordinal']}", (p[x], p[y]), textcoords="offset points", xytext=(4, 4), fontsize=7, color="tab:red")
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     for name, scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
@@ -77,6 +86,17 @@ def _axis_plot(summary: dict[str, Any], axis: str, path: Path) -> Path | None:
     values = sorted({p[axis] for p in points})
     fig, ax = plt.subplots(figsize=(6, 4.2))
     right = ax.twinx()
+    if axis.startswith("hardware.") or not any(p.get("accuracy") is not None for p in points):
+        # the model does not change along a hardware axis: show what does, energy and latency
+        fitting = [p for p in points if p.get("fits", True)]  # the best a board can hold
+        shown = sorted({p[axis] for p in fitting})
+        for figure, where, colour, marker in (("energy_uj", ax, "tab:green", "o"), ("latency_us", right, "tab:purple", "s")):
+            best = [min(p[figure] for p in fitting if p[axis] == v) for v in shown]
+            where.plot(shown, best, marker=marker, color=colour, linestyle="-" if where is ax else "--", label=LABELS[figure])
+            where.set_ylabel(f"{LABELS[figure]}, best that fits", color=colour)
+        fig.legend(loc="upper right", fontsize=8, bbox_to_anchor=(0.88, 0.88))  # the two may coincide (static power)
+        ax.set_xlabel(axis)
+        return _save(fig, ax, f"{summary['spec']['name']}: energy and latency vs {axis}", path)
     if any(p.get("accuracy") is not None for p in points):
         acc = [[p["accuracy"] for p in points if p[axis] == v] for v in values]
         mean = [sum(a) / len(a) for a in acc]
@@ -110,9 +130,18 @@ def _cell(value: Any) -> str:
 
 def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
     axes = summary["axes"] or sorted({k for p in summary["points"] for k in p if "." in k})
-    columns = axes + ["accuracy", "energy_uj", "latency_us", "fps", "onchip_kib", "params", "utilization", "fits", "on_front"]
+    trained = any(p.get("accuracy") is not None for p in summary["points"])
+    columns = ["ordinal", *axes, *(["accuracy"] if trained else []), "energy_uj", "latency_us", "fps", "utilization", "onchip_kib",
+               "block_ram_blocks", "dsps", "params", "macs", "fits", "shortfalls", "on_front"]
+
+    def cell(point: dict[str, Any], column: str) -> str:
+        value = point.get(column)
+        value = "; ".join(value) if isinstance(value, list) and column == "shortfalls" else value
+        sort = f' data-sort="{value}"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+        return f"<td{sort}>{_cell(value)}</td>"
+
     rows = "".join(
-        "<tr" + (' class="front"' if p["on_front"] else "") + ">" + "".join(f"<td>{_cell(p.get(c))}</td>" for c in columns) + "</tr>"
+        "<tr" + (' class="front"' if p["on_front"] else "") + ">" + "".join(cell(p, c) for c in columns) + "</tr>"
         for p in sorted(summary["points"], key=lambda p: (not p["on_front"], p["ordinal"])))
     images = "".join(f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}"></figure>'
                      for p in plots)
@@ -121,7 +150,7 @@ def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
     spec = summary["spec"]
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>firebrick sweep {html.escape(spec['name'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}tr.front{{background:#fde2e2}}figure{{display:inline-block;margin:.5em}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}th{{cursor:pointer;background:#f4f4f4}}tr.front{{background:#fde2e2}}figure{{display:inline-block;margin:.5em}}
 img{{max-width:560px}}pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
 <h1>Sweep {html.escape(spec['name'])}</h1>
 <p>{summary['ok']} points evaluated ({summary['not_fitting']} do not fit their board and are not ranked),
@@ -130,7 +159,17 @@ img{{max-width:560px}}pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style
 Hardware figures come from the exact cycle and activity models (equal to the RTL's counters) priced
 with the board's energy table; accuracy is the quantized graph's on the test split.</p>
 {images}
-<h2>Points</h2><table><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in columns)}</tr>{rows}</table>
+<h2>Points</h2><p>Click a column's name to sort by it.</p>
+<table id="points"><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in columns)}</tr></thead><tbody>{rows}</tbody></table>
+<script>
+document.querySelectorAll("#points th").forEach((th, column) => th.addEventListener("click", () => {{
+  const body = document.querySelector("#points tbody"), up = th.dataset.up !== "1";
+  const key = td => td.dataset.sort !== undefined ? parseFloat(td.dataset.sort) : td.textContent;
+  [...body.rows].sort((a, b) => {{ const x = key(a.cells[column]), y = key(b.cells[column]);
+    return (x < y ? -1 : x > y ? 1 : 0) * (up ? 1 : -1); }}).forEach(row => body.appendChild(row));
+  th.dataset.up = up ? "1" : "0";
+}}));
+</script>
 {'<h2>Failed points</h2><ul>' + failures + '</ul>' if failures else ''}
 <h2>Spec</h2><pre>{html.escape(json.dumps(spec, indent=2))}</pre></body></html>"""
     write_atomic(path, lambda f: f.write(doc))
