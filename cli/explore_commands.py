@@ -76,6 +76,23 @@ def cmd_explore_report(args: argparse.Namespace) -> None:
     emit(args, summary, _front_text(summary))
 
 
+def cmd_explore_build(args: argparse.Namespace) -> None:
+    from firebrick.explore.verify import build_point
+    from firebrick.outputs import check_output_folder
+
+    if args.output is not None:
+        check_output_folder(args.output)
+    manifest, stored, _, build_dir = build_point(args.sweep_dir, args.point, args.output)
+    emit(args, manifest.to_dict(), (
+        f"point {args.point} ({', '.join(f'{k}={v}' for k, v in stored.items() if '.' in k)}) built in {build_dir}: "
+        f"{manifest.params.rows}x{manifest.params.cols} array for {manifest.board}, {manifest.cycles_per_frame:,} cycles/frame "
+        f"(the sweep stored {stored['cycles']:,})\nnext: firebrick simulate {build_dir}   or   firebrick build "
+        f"{build_dir / 'model.fbg'} --board {manifest.board} --rows {manifest.params.rows} --cols {manifest.params.cols} "
+        + "".join(f"--{flag} {bits} " for flag, bits in (("act-bits", manifest.params.act_bits), ("weight-bits", manifest.params.weight_bits))
+                  if bits != 8)
+        + f"-o {build_dir} --synth"))
+
+
 def cmd_explore_verify(args: argparse.Namespace) -> None:
     from firebrick.explore.verify import verify_points
 
@@ -120,6 +137,14 @@ def add_explore_parser(sub) -> None:
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.add_argument("--json", action="store_true", help="print one JSON document")
     q.set_defaults(func=cmd_explore_verify)
+
+    q = verbs.add_parser("build", help="turn a point of a sweep into a build folder (Verilog, manifest, graph) to simulate, "
+                                       "synthesize or place and route")
+    q.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    q.add_argument("point", type=int, metavar="ORDINAL", help="the point's number (the report's 'ordinal' column, #N on the plots)")
+    q.add_argument("-o", "--output", help="build folder (default SWEEP_DIR/builds/point-ORDINAL)")
+    q.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
+    q.set_defaults(func=cmd_explore_build)
 
     q = verbs.add_parser("report", help="Pareto front, plots and a self-contained HTML report of a sweep folder")
     q.add_argument("sweep_dir", metavar="SWEEP_DIR")

@@ -22,6 +22,29 @@ from firebrick.explore.evaluate import point_graph, point_hardware
 from firebrick.explore.report import summarize
 from firebrick.explore.runner import open_sweep
 from firebrick.boards.build import build_accelerator
+from firebrick.boards.manifest import load_build
+
+
+def build_point(out_dir: str | Path, ordinal: int, output: str | Path | None = None):
+    """Turn a stored point into a build folder (Verilog, manifest, graph): its checkpoint's weights or the sweep's
+    seeded random ones, its array and its board. Returns (manifest, the point's stored figures, the dataset or None)."""
+    from firebrick.errors import FirebrickError
+
+    out_dir = Path(out_dir)
+    store, spec = open_sweep(out_dir)
+    store.close()
+    summary = summarize(out_dir)
+    stored = next((p for p in summary["points"] if p["ordinal"] == ordinal), None)
+    if stored is None:
+        known = sorted(p["ordinal"] for p in summary["points"])
+        raise FirebrickError(f"{out_dir} has no evaluated point {ordinal}; its points are {', '.join(map(str, known[:30]))}"
+                             f"{' ...' if len(known) > 30 else ''} (the front: {', '.join(map(str, summary['front']))})")
+    point = {k: v for k, v in stored.items() if "." in k}
+    torch.set_num_threads(1)
+    graph, _, dataset = point_graph(spec, point, str(out_dir))
+    params, board = point_hardware(spec, point)
+    build_dir = Path(output) if output is not None else out_dir / "builds" / f"point-{ordinal}"
+    return build_accelerator(graph, params, build_dir, board=board), stored, dataset, build_dir
 
 
 def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, frames: int = 2, synth: bool = False,
@@ -35,15 +58,12 @@ def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, fra
     summary = summarize(out_dir)
     wanted = set(summary["front"] if ordinals is None else ordinals)
     points = [p for p in summary["points"] if p["ordinal"] in wanted]
-    axis_names = {name for name in points[0] if "." in name} if points else set()
     checks = []
     for stored in tqdm(points, desc="verify", unit="point", disable=(not progress) if progress is not None else None):
-        point = {k: stored[k] for k in axis_names}
-        torch.set_num_threads(1)
-        graph, _, dataset = point_graph(spec, point, str(out_dir))
-        params, board = point_hardware(spec, point)
-        build_dir = out_dir / "verify" / f"point-{stored['ordinal']}"
-        build_accelerator(graph, params, build_dir, board=board)
+        point = {k: v for k, v in stored.items() if "." in k}
+        _, _, dataset, build_dir = build_point(out_dir, stored["ordinal"], out_dir / "verify" / f"point-{stored['ordinal']}")
+        graph = load_build(build_dir).graph
+        board = point_hardware(spec, point)[1]
         if dataset is not None:
             x, y = dataset.tensors("test")
             images, labels = x[:frames].numpy(), y[:frames].numpy()
@@ -58,8 +78,6 @@ def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, fra
             "model_energy_uj": stored["energy_uj"],
         }
         if synth and board.kind == "fpga":
-            from firebrick.boards.manifest import load_build
-
             report = synthesize(load_build(build_dir), board)
             check["synthesis"] = {k: v["used"] for k, v in report["resources"].items()}
             check["fits_after_synthesis"] = report["fits"]

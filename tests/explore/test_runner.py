@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from firebrick.boards.board import load_board
+from firebrick.boards.manifest import load_build
 from firebrick.cli import main
 from firebrick.explore.points import expand, point_key
 from firebrick.explore.report import write_report
@@ -54,6 +55,10 @@ def test_an_analytical_sweep_gives_the_exact_figures_a_front_and_a_report(tmp_pa
         any("axis_hardware_rows" in p for p in summary["plots"])
     # nothing left to do: a second run repeats nothing
     assert run_sweep(tmp_path, spec, progress=False)["ran"] == 0
+    # a chosen point becomes a build folder whose schedule is the stored figure
+    chosen = by_point[(0.5, 8, 4)]
+    assert main(["explore", "build", str(tmp_path), str(chosen["ordinal"]), "-o", str(tmp_path / "chosen"), "--json"]) == 0
+    assert load_build(tmp_path / "chosen").manifest.cycles_per_frame == chosen["cycles"]
 
 
 def test_a_point_that_cannot_be_built_is_recorded_and_the_sweep_goes_on(tmp_path):
