@@ -49,8 +49,8 @@ def _quant_text(report: dict, output: str) -> str:
     )
     return (
         table + warning + "\n\nformats: s/u = signed/unsigned, then bits.fractional_bits (value = int * 2^-frac)\n"
-        f"accuracy on {report['dataset']['name']} test split: float {report['float_accuracy']:.4f}, "
-        f"quantized {report['quant_accuracy']:.4f} (drop {report['accuracy_drop_pp']:.2f} pp)\ngraph: {output}"
+        f"accuracy on {report['dataset']['name']} test split: float {report['float_accuracy']:.2%}, "
+        f"quantized {report['quant_accuracy']:.2%} (drop {report['accuracy_drop_pp']:.2f} pp)\ngraph: {output}"
     )
 
 
@@ -91,7 +91,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "graph": str(args.graph), "dataset": dataset.describe(), "split": args.split, "images": images,
         "accuracy": accuracy, "images_per_second": images / seconds,
     }
-    emit(args, document, f"{args.graph}: {accuracy:.4f} top-1 on {images} {args.split} images of {dataset.name} "
+    emit(args, document, f"{args.graph}: {accuracy:.2%} top-1 on {images} {args.split} images of {dataset.name} "
                           f"(golden integer executor, {images / seconds:.0f} images/s)")
 
 
@@ -182,7 +182,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
     for note in manifest.notes:
         print(f"firebrick build: warning: {note}", file=sys.stderr)
-    rows = [[l.node, l.kind, l.macs, l.cycles, l.utilization(params)] for l in manifest.layers]
+    rows = [[l.node, l.kind, l.macs, l.cycles, f"{l.utilization(params):.1%}"] for l in manifest.layers]
     text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows)
     text += (
         f"\n\n{params.rows}x{params.cols} array at {manifest.clock_mhz:g} MHz ({args.board}; clock: {CLOCK_BASIS_WORDS[manifest.clock_basis]}): "
@@ -252,7 +252,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         lines.append(f"first mismatch: layer '{mismatch['layer']}' channel {mismatch['channel']} pixel "
                      f"(y={mismatch['y']}, x={mismatch['x']}): expected {mismatch['expected']}, got {mismatch['got']}")
     if report["accuracy"] is not None:
-        lines.append(f"accuracy over {report['frames']} test images: {report['accuracy']:.4f}")
+        lines.append(f"accuracy over {report['frames']} test images: {report['accuracy']:.2%}")
     emit(args, report, "\n".join(lines))
     if not report["bit_exact"]:
         raise FirebrickError("the RTL does not match the golden executor (see above)")

@@ -137,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     text = format_table(
         ["model", "dataset", "params", "MACs", "epochs", "seconds", "train acc", "val acc", "test acc"],
         [[spec.name, dataset_name, cost.params, cost.macs, meta["epochs_done"], round(meta["train_seconds"], 1),
-          acc["train"], acc["val"], acc["test"]]],
+          f"{acc['train']:.2%}", f"{acc['val']:.2%}", f"{acc['test']:.2%}"]],
     )
     parallel = meta.get("parallel")
     if parallel and parallel["workers"] > 1:
@@ -164,9 +164,9 @@ def cmd_flow(args: argparse.Namespace) -> None:
     report = run_flow(options)
     text = format_table(
         ["model", "dataset", "params", "MACs", "float acc", "8-bit acc", "array", "cycles/frame", "frames/s", "util"],
-        [[report["model"], report["dataset"]["name"], report["params"], report["macs"], report["float_accuracy"],
-          report["quant_accuracy"], report["array"], report["cycles_per_frame"], round(report["frames_per_second"]),
-          round(report["utilization"], 3)]],
+        [[report["model"], report["dataset"]["name"], report["params"], report["macs"], f"{report['float_accuracy']:.2%}",
+          f"{report['quant_accuracy']:.2%}", report["array"], report["cycles_per_frame"], round(report["frames_per_second"]),
+          f"{report['utilization']:.1%}"]],
     )
     sim = report["simulation"]
     simulated = (
