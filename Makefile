@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --progress-bar off --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-quick test-all bench clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -m "not slow" --durations=15
+
+# for development: everything but Yosys synthesis and place-and-route (CI runs `test`)
+test-quick: setup
+	$(BIN)/pytest -m "not slow" --ignore=tests/boards/test_synthesis.py --durations=15
 
 test-all: setup
 	$(BIN)/pytest

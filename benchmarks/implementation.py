@@ -47,7 +47,7 @@ from firebrick.quant.quantize import QuantConfig, quantize_graph
 #: the 2-fire network of the tests (tests/conftest.py SMALL), small enough for the iCE40UP5K
 SMALL = SqueezeNetMeta(base_e=8, incr_e=8, num_fires=2, freq=2, sr=0.5, stem=ConvSpec(8, 3, 1, 1), input_size=8,
                        input_channels=1, num_classes=4, downsample_before=(0,), hardware_ready=True, pow2_channels=True)
-MODELS = {"default": DEFAULT_MODEL, "tiny8": "squeezenet_tiny8_hw", "small": None}
+MODELS = {"default": DEFAULT_MODEL, "tiny8": "squeezenet_tiny8_hw", "tiny28": "squeezenet_tiny28_hw", "small": None}
 
 
 def quantized_graph(model: str, seed: int):
@@ -64,7 +64,7 @@ def quantized_graph(model: str, seed: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=["default:8:ulx3s", "default:8:pynq_z2", "default:8:zc706"],
-                        help="MODEL:ARRAY:BOARD, MODEL one of " + ", ".join(MODELS))
+                        help="MODEL:ARRAY:BOARD (ARRAY 8 or 16x8), MODEL one of " + ", ".join(MODELS))
     parser.add_argument("--clock", type=float, help="place and route at this PLL clock (default: the automatic search)")
     parser.add_argument("--no-place-route", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
@@ -76,16 +76,17 @@ def main() -> None:
     print(f"{'model':<8} {'board':<10} {'array':>5} {'LUTs':>14} {'FFs':>14} {'DSPs':>10} {'BRAM':>9} {'synth s':>7} "
           f"{'clock MHz':>9} {'Fmax MHz':>8} {'met':>4} {'P&R s':>6} {'cycles':>7} {'fps@clock':>9}", flush=True)
     for case in args.cases:
-        model, size, name = case.split(":")
-        size = int(size)
+        model, array, name = case.split(":")
+        rows, _, cols = array.partition("x")  # "8" is 8x8, "16x8" is 16 rows by 8 columns
+        rows, cols = int(rows), int(cols or rows)
         graph = quantized_graph(model, args.seed)
         board = load_board(name)
-        folder = root / f"{model}-{name}-{size}x{size}-seed{args.seed}"
-        params = ArrayParams(rows=size, cols=size)
+        folder = root / f"{model}-{name}-{rows}x{cols}-seed{args.seed}"
+        params = ArrayParams(rows=rows, cols=cols)
         try:
             manifest = build_accelerator(graph, params, folder, board=board)
         except DesignDoesNotFit as exc:
-            print(f"{model:<8} {name:<10} {size:>2}x{size:<2} refused by the fit check: {exc}", flush=True)
+            print(f"{model:<8} {name:<10} {rows:>2}x{cols:<2} refused by the fit check: {exc}", flush=True)
             if not args.force_synth:
                 continue
             roomy = dataclasses.replace(board.resources, luts=10**7, block_ram=dataclasses.replace(board.resources.block_ram, blocks=10**5))
@@ -112,7 +113,7 @@ def main() -> None:
                           f"in {' -> '.join(path['components']) or '?'}, from {' -> '.join(path['sources']) or '?'}", flush=True)
             except ToolError as exc:
                 fmax = "failed: " + str(exc).splitlines()[0]
-        print(f"{model:<8} {name:<10} {size:>2}x{size:<2} {cell('luts'):>14} {cell('ffs'):>14} {cell('dsps'):>10} "
+        print(f"{model:<8} {name:<10} {rows:>2}x{cols:<2} {cell('luts'):>14} {cell('ffs'):>14} {cell('dsps'):>10} "
               f"{cell('block_ram'):>9} {synth_s:>7.0f} {clock:>9} {fmax:>8} {met:>4} {pr_s:>6} {manifest.cycles_per_frame:>7,} "
               f"{fps:>9}", flush=True)
 

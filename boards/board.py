@@ -72,16 +72,25 @@ class Resources:
     #: LUTs one int8 x int8 multiplier takes when no DSP is left (Yosys with `booth`)
     luts_per_lut_multiplier: int
     block_ram: BlockRam
-    #: the rest of the design's LUTs ~ logic_luts_base + logic_luts_per_pe x rows x cols (PE accumulators,
-    #: crossbars, write-back, controller), fitted to Yosys runs of whole accelerators (see the board file)
+    #: the rest of the design's LUTs ~ base + per_pe x rows x cols + per_lane x cols + per_lane_squared x cols^2
+    #: (PE accumulators; the lane crossbars, 2 x cols banks by cols lanes; write-back, controller), fitted to
+    #: Yosys runs of whole accelerators (see the board file)
     logic_luts_base: int = 0
-    logic_luts_per_pe: int = 0
+    logic_luts_per_pe: float = 0
+    logic_luts_per_lane: float = 0
+    logic_luts_per_lane_squared: float = 0
     other_ram: OtherRam | None = None
 
     def __post_init__(self) -> None:
-        if min(self.luts, self.ffs, self.dsps, self.logic_luts_base, self.logic_luts_per_pe) < 0 or self.lut_inputs not in (4, 6) \
+        if min(self.luts, self.ffs, self.dsps, self.logic_luts_base, self.logic_luts_per_pe, self.logic_luts_per_lane,
+               self.logic_luts_per_lane_squared) < 0 or self.lut_inputs not in (4, 6) \
                 or self.luts_per_lut_multiplier <= 0:
             raise ValueError("luts, ffs, dsps and the logic model must be >= 0, lut_inputs 4 or 6, luts_per_lut_multiplier > 0")
+
+    def logic_luts(self, pes: int, cols: int) -> float:
+        """LUTs of everything but the multipliers, for rows x cols = `pes` PEs and `cols` lanes."""
+        return (self.logic_luts_base + self.logic_luts_per_pe * pes + self.logic_luts_per_lane * cols
+                + self.logic_luts_per_lane_squared * cols * cols)
 
     @property
     def ram_bits(self) -> int:

@@ -55,7 +55,7 @@ def build_accelerator(
     program = compile_graph(graph, params)
     notes = check_program(graph, params, program, act_sram_words)
     memories = program_memories(program)
-    fit = check_board_fit(memories, params.rows * params.cols, board)
+    fit = check_board_fit(memories, params.rows * params.cols, board, cols=params.cols)
     with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps"):
         verilog = accelerator_verilog(program)
     output = Path(output)

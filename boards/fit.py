@@ -66,8 +66,9 @@ def blocks_for(depth: int, width: int, ram: BlockRam) -> int:
     return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs)
 
 
-def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board) -> FitEstimate | None:
-    """The resource estimate of a design on an FPGA board; None for an ASIC technology (no fixed budget)."""
+def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, cols: int) -> FitEstimate | None:
+    """The resource estimate of a design on an FPGA board (`multipliers` = rows x cols PEs, `cols` lanes); None for an
+    ASIC technology (no fixed budget)."""
     res = board.resources
     if res is None:
         return None
@@ -82,14 +83,14 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board) ->
     return FitEstimate(
         board=board.name, block_ram_blocks=blocks, block_ram_available=res.block_ram.blocks, lut_ram_bits=lut_ram,
         multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
-        multiplier_luts=multiplier_luts, luts=res.logic_luts_base + res.logic_luts_per_pe * multipliers + multiplier_luts,
+        multiplier_luts=multiplier_luts, luts=round(res.logic_luts(multipliers, cols)) + multiplier_luts,
         luts_available=res.luts,
     )
 
 
-def check_fit(memories: list[MemoryShape], multipliers: int, board: Board) -> FitEstimate | None:
+def check_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, cols: int) -> FitEstimate | None:
     """The estimate, or DesignDoesNotFit naming every resource that is short (needed vs available)."""
-    estimate = estimate_fit(memories, multipliers, board)
+    estimate = estimate_fit(memories, multipliers, board, cols=cols)
     if estimate is not None and estimate.shortfalls():
         needed_bits = sram_bits(memories)
         raise DesignDoesNotFit(

@@ -76,7 +76,7 @@ def cmd_explore_report(args: argparse.Namespace) -> None:
     emit(args, summary, _front_text(summary))
 
 
-def cmd_explore_build(args: argparse.Namespace) -> None:
+def cmd_explore_export(args: argparse.Namespace) -> None:
     from firebrick.explore.verify import build_point
     from firebrick.outputs import check_output_folder
 
@@ -138,13 +138,14 @@ def add_explore_parser(sub) -> None:
     q.add_argument("--json", action="store_true", help="print one JSON document")
     q.set_defaults(func=cmd_explore_verify)
 
-    q = verbs.add_parser("build", help="turn a point of a sweep into a build folder (Verilog, manifest, graph) to simulate, "
-                                       "synthesize or place and route")
+    q = verbs.add_parser("export", help="turn a point of a sweep into a build folder (Verilog, manifest, graph) to simulate, "
+                                        "synthesize or place and route")
     q.add_argument("sweep_dir", metavar="SWEEP_DIR")
-    q.add_argument("point", type=int, metavar="ORDINAL", help="the point's number (the report's 'ordinal' column, #N on the plots)")
+    q.add_argument("--point", type=int, required=True, metavar="ORDINAL",
+                   help="the point's number (the report's 'ordinal' column, #N on the plots)")
     q.add_argument("-o", "--output", help="build folder (default SWEEP_DIR/builds/point-ORDINAL)")
     q.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
-    q.set_defaults(func=cmd_explore_build)
+    q.set_defaults(func=cmd_explore_export)
 
     q = verbs.add_parser("report", help="Pareto front, plots and a self-contained HTML report of a sweep folder")
     q.add_argument("sweep_dir", metavar="SWEEP_DIR")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import yaml
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
@@ -171,7 +172,7 @@ document.querySelectorAll("#points th").forEach((th, column) => th.addEventListe
 }}));
 </script>
 {'<h2>Failed points</h2><ul>' + failures + '</ul>' if failures else ''}
-<h2>Spec</h2><pre>{html.escape(json.dumps(spec, indent=2))}</pre></body></html>"""
+<h2>Spec</h2><pre>{html.escape(yaml.safe_dump(spec, sort_keys=False))}</pre></body></html>"""
     write_atomic(path, lambda f: f.write(doc))
     return path
 

@@ -31,7 +31,7 @@ def estimate_design(graph: Graph, params: ArrayParams, board: Board) -> dict[str
     activity = predict_activity(graph, params)
     memories = program_memories(program)
     energy = frame_energy(activity, memories, clock, board.energy)
-    fit = estimate_fit(memories, params.rows * params.cols, board)
+    fit = estimate_fit(memories, params.rows * params.cols, board, cols=params.cols)
     return {
         "basis": BASIS,
         "board": board.name, "clock_mhz": clock, "clock_basis": board.clock_basis,

@@ -116,7 +116,7 @@ CASES = [  # (argv with {placeholders}, what the one line must say)
     ("explore resume {empty}", "holds no sweep"),
     ("explore report {empty}", "holds no sweep"),
     ("explore verify {empty}", "holds no sweep"),
-    ("explore build {empty} 3", "holds no sweep"),
+    ("explore export {empty} --point 3", "holds no sweep"),
     ("flow --model nosuchnet -o {root}/flow", "unknown model"),
     ("flow -o {a_file}", "is a file; give a folder"),
 ]

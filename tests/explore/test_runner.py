@@ -57,7 +57,7 @@ def test_an_analytical_sweep_gives_the_exact_figures_a_front_and_a_report(tmp_pa
     assert run_sweep(tmp_path, spec, progress=False)["ran"] == 0
     # a chosen point becomes a build folder whose schedule is the stored figure
     chosen = by_point[(0.5, 8, 4)]
-    assert main(["explore", "build", str(tmp_path), str(chosen["ordinal"]), "-o", str(tmp_path / "chosen"), "--json"]) == 0
+    assert main(["explore", "export", str(tmp_path), "--point", str(chosen["ordinal"]), "-o", str(tmp_path / "chosen"), "--json"]) == 0
     assert load_build(tmp_path / "chosen").manifest.cycles_per_frame == chosen["cycles"]
 
 
