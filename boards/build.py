@@ -54,6 +54,9 @@ def build_accelerator(
     board = board if isinstance(board, Board) else load_board(board)
     program = compile_graph(graph, params)
     notes = check_program(graph, params, program, act_sram_words)
+    if board.clock_basis == "assumed":  # said where the figures are read, not only in the board file
+        notes.append(f"frames/s, latency and energy are at {board.clock_mhz:g} MHz, an assumption of the {board.name} board "
+                     "file that no place-and-route has timed")
     memories = program_memories(program)
     fit = check_board_fit(memories, params.rows * params.cols, board, cols=params.cols)
     with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps"):

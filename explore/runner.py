@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from firebrick.errors import FirebrickError
 from firebrick.processes import exit_with_parent, folder_lock
+from firebrick.progress import format_seconds, note
 from firebrick.explore.evaluate import evaluate_point
 from firebrick.explore.points import expand, point_key
 from firebrick.explore.spec import SweepSpec, spec_from_dict
@@ -127,6 +128,11 @@ def _run_sweep_locked(out_dir: Path, spec: SweepSpec | None, *, workers: int, ad
             bar.update(1)
             if error is not None:
                 bar.write(f"point {index} failed: {error.splitlines()[-1]}")
+            if bar.disable:  # no bar (not a terminal): a line per point, with the time so far and to go
+                done, elapsed = counts["ok"] + counts["failed"], time.perf_counter() - began
+                left = max(total - already - done, 0)
+                note(f"sweep {spec.name}: {already + done}/{total} points ({counts['failed']} failed), "
+                     f"{format_seconds(elapsed)} so far, about {format_seconds(elapsed / done * left)} to go")
 
         def run_batch(batch: list[tuple[int, dict[str, Any]]]) -> None:
             if address is not None:

@@ -113,3 +113,10 @@ def test_a_board_file_may_name_only_amaranth_boards_platforms(tmp_path):
     with pytest.raises(ToolError, match="is not an amaranth-boards platform class"):
         platform_for(load_board(tmp_path / "mine.yaml"))
     assert type(platform_for(load_board("ulx3s"))).__name__ == "ULX3S_85F_Platform"
+
+
+def test_an_assumed_clock_is_said_in_the_manifests_notes(graph, tmp_path):
+    manifest = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path, board="zc706")
+    assert any("at 150 MHz, an assumption of the zc706 board file that no place-and-route has timed" in n for n in manifest.notes)
+    measured = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path / "ulx3s", board="ulx3s")
+    assert not any("assumption" in n for n in measured.notes)  # the ULX3S's clock was met in place-and-route
