@@ -21,15 +21,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/firebrick flow
 
+# -n auto: pytest-xdist, one worker per core (2 here: 5 min 51 s against 10 min 02 s serially)
 test: setup
-	$(BIN)/pytest -m "not slow" --durations=15
+	$(BIN)/pytest -m "not slow" -n auto --durations=15
 
 # for development: everything but Yosys synthesis and place-and-route (CI runs `test`)
 test-quick: setup
-	$(BIN)/pytest -m "not slow" --ignore=tests/boards/test_synthesis.py --durations=15
+	$(BIN)/pytest -m "not slow" -n auto --ignore=tests/boards/test_synthesis.py --durations=15
 
 test-all: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: setup
 	$(BIN)/python benchmarks/train_default.py
