@@ -155,13 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_flow)
 
     add_explore_parser(sub)
+    _every_command_takes_no_progress(parser)
     return parser
+
+
+def _every_command_takes_no_progress(parser: argparse.ArgumentParser) -> None:
+    """`--no-progress` on every command (bars and stage lines off), where a command did not define its own."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                groups = any(isinstance(a, argparse._SubParsersAction) for a in command._actions)
+                if not groups and not any(a.dest == "no_progress" for a in command._actions):
+                    command.add_argument("--no-progress", action="store_true", help="no progress bars or stage lines")
+                _every_command_takes_no_progress(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    progress.enable()  # stage lines on stderr, also where the bars are off (not a terminal)
+    progress.enable(not getattr(args, "no_progress", False))  # stage lines on stderr, also off a terminal
     try:
         args.func(args)
     except FirebrickError as exc:

@@ -21,6 +21,17 @@ def test_stage_lines_only_when_enabled(capsys):
 def test_training_without_a_bar_prints_a_line_per_epoch(capsys, tmp_path):
     from firebrick.cli import main
 
-    assert main(["train", "--model", "squeezenet_tiny8", "--epochs", "2", "-o", str(tmp_path / "t.pt"), "--no-progress"]) == 0
+    assert main(["train", "--model", "squeezenet_tiny8", "--epochs", "2", "-o", str(tmp_path / "t.pt")]) == 0  # not a terminal
     epochs = [line for line in capsys.readouterr().err.splitlines() if "train squeezenet_tiny8: epoch" in line]
     assert [line.split("epoch ")[1].split(",")[0] for line in epochs] == ["1/2", "2/2"]
+
+
+def test_no_progress_silences_the_stage_lines_of_every_command(capsys, tmp_path, small_graph):
+    from firebrick.cli import main
+    from firebrick.quant.fbg import save_graph
+
+    save_graph(small_graph, tmp_path / "g.fbg")
+    assert main(["build", str(tmp_path / "g.fbg"), "--rows", "2", "--cols", "2", "-o", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert "firebrick: generating" not in capsys.readouterr().err
+    assert main(["build", str(tmp_path / "g.fbg"), "--rows", "2", "--cols", "2", "-o", str(tmp_path / "b")]) == 0
+    assert "firebrick: generating the accelerator's Verilog" in capsys.readouterr().err
