@@ -107,8 +107,7 @@ CLOCK_BASIS_WORDS = {
 
 def _estimate_graph(args: argparse.Namespace):
     """The graph to price: a graph file as it is; a zoo name or a checkpoint's network with seeded random weights."""
-    from firebrick.models.checkpoint import load_checkpoint
-    from firebrick.models.zoo import ZOO, model_spec
+    from firebrick.cli.model_commands import resolve_spec
     from firebrick.quant.fbg import load_graph
     from firebrick.quant.pipeline import random_weight_graph
     from firebrick.quant.quantize import QuantConfig
@@ -117,12 +116,8 @@ def _estimate_graph(args: argparse.Namespace):
         if args.input is not None or args.codebook_bits is not None:
             raise FirebrickError("--input and --codebook-bits apply to a zoo name or a checkpoint; a graph file is priced as it is")
         return load_graph(args.model), "graph file"
-    if args.model not in ZOO and (args.model.endswith(".pt") or Path(args.model).exists()):
-        spec, what = load_checkpoint(args.model).spec, "checkpoint's network, seeded random weights"
-    else:
-        spec, what = model_spec(args.model), "seeded random weights"
-    if args.input is not None:
-        spec = spec.replace(input_size=args.input)
+    spec, from_checkpoint = resolve_spec(args.model, args.input)
+    what = "checkpoint's network, seeded random weights" if from_checkpoint else "seeded random weights"
     config = QuantConfig(weight_bits=args.bits, activation_bits=args.bits, codebook_bits=args.codebook_bits)
     return random_weight_graph(spec, config), what
 

@@ -9,18 +9,21 @@ from pathlib import Path
 from firebrick.cli.report import emit
 
 
-def _resolve_model(name: str, input_size: int | None):
-    """A zoo name or a checkpoint path -> (torch model, display name)."""
+def resolve_spec(name: str, input_size: int | None):
+    """A zoo name or a checkpoint path -> (its network spec, at `input_size` if given; whether it came from a checkpoint)."""
     from firebrick.models.checkpoint import load_checkpoint
-    from firebrick.models.firenet import FireNet
     from firebrick.models.zoo import ZOO, model_spec
 
-    if name not in ZOO and (Path(name).suffix == ".pt" or Path(name).exists()):
-        spec = load_checkpoint(name).spec
-    else:
-        spec = model_spec(name)
-    if input_size is not None:
-        spec = spec.replace(input_size=input_size)
+    from_checkpoint = name not in ZOO and (Path(name).suffix == ".pt" or Path(name).exists())
+    spec = load_checkpoint(name).spec if from_checkpoint else model_spec(name)
+    return (spec if input_size is None else spec.replace(input_size=input_size)), from_checkpoint
+
+
+def _resolve_model(name: str, input_size: int | None):
+    """A zoo name or a checkpoint path -> (torch model, display name)."""
+    from firebrick.models.firenet import FireNet
+
+    spec, _ = resolve_spec(name, input_size)
     return FireNet(spec), spec.name
 
 

@@ -27,24 +27,31 @@ from firebrick.boards.manifest import load_build
 
 def build_point(out_dir: str | Path, ordinal: int, output: str | Path | None = None):
     """Turn a stored point into a build folder (Verilog, manifest, graph): its checkpoint's weights or the sweep's
-    seeded random ones, its array and its board. Returns (manifest, the point's stored figures, the dataset or None)."""
+    seeded random ones, its array and its board. Returns (manifest, the point's stored figures, the dataset or None,
+    the build folder)."""
     from firebrick.errors import FirebrickError
 
     out_dir = Path(out_dir)
-    store, spec = open_sweep(out_dir)
-    store.close()
     summary = summarize(out_dir)
     stored = next((p for p in summary["points"] if p["ordinal"] == ordinal), None)
     if stored is None:
         known = sorted(p["ordinal"] for p in summary["points"])
         raise FirebrickError(f"{out_dir} has no evaluated point {ordinal}; its points are {', '.join(map(str, known[:30]))}"
                              f"{' ...' if len(known) > 30 else ''} (the front: {', '.join(map(str, summary['front']))})")
+    build_dir = Path(output) if output is not None else out_dir / "builds" / f"point-{ordinal}"
+    manifest, _, dataset = _build_stored(out_dir, stored, build_dir)
+    return manifest, stored, dataset, build_dir
+
+
+def _build_stored(out_dir: Path, stored: dict[str, Any], build_dir: Path):
+    """(manifest, graph, dataset or None) of one summarized point built into `build_dir`."""
+    store, spec = open_sweep(out_dir)
+    store.close()
     point = {k: v for k, v in stored.items() if "." in k}
     torch.set_num_threads(1)
     graph, _, dataset = point_graph(spec, point, str(out_dir))
     params, board = point_hardware(spec, point)
-    build_dir = Path(output) if output is not None else out_dir / "builds" / f"point-{ordinal}"
-    return build_accelerator(graph, params, build_dir, board=board), stored, dataset, build_dir
+    return build_accelerator(graph, params, build_dir, board=board), graph, dataset
 
 
 def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, frames: int = 2, synth: bool = False,
@@ -61,8 +68,8 @@ def verify_points(out_dir: str | Path, *, ordinals: list[int] | None = None, fra
     checks = []
     for stored in tqdm(points, desc="verify", unit="point", disable=(not progress) if progress is not None else None):
         point = {k: v for k, v in stored.items() if "." in k}
-        _, _, dataset, build_dir = build_point(out_dir, stored["ordinal"], out_dir / "verify" / f"point-{stored['ordinal']}")
-        graph = load_build(build_dir).graph
+        build_dir = out_dir / "verify" / f"point-{stored['ordinal']}"
+        _, graph, dataset = _build_stored(out_dir, stored, build_dir)
         board = point_hardware(spec, point)[1]
         if dataset is not None:
             x, y = dataset.tensors("test")

@@ -16,22 +16,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-
-def _writer_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from firebrick.processes import process_alive
 
 
 def remove_stale_temporaries(target: Path) -> None:
     """Remove the temporary files that writers of `target` left when they were killed (their pid is in the name)."""
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         pid = stale.name[len(target.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _writer_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             stale.unlink(missing_ok=True)
 
 

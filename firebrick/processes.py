@@ -24,7 +24,8 @@ class FolderBusyError(FirebrickError):
     """Another live process holds the folder's lock."""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (someone else's included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -47,7 +48,7 @@ def folder_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
             raise FolderBusyError(f"{path.parent} is in use by {what} in process {holder}; wait for it to finish, "
                                   f"or stop it (kill {holder}) and run again") from None
         previous = os.pread(fd, 64, 0).decode(errors="replace").strip()
-        if previous.isdigit() and int(previous) != os.getpid() and not _alive(int(previous)):
+        if previous.isdigit() and int(previous) != os.getpid() and not process_alive(int(previous)):
             print(f"firebrick: warning: taking over {path} from process {previous}, which is no longer running",
                   file=sys.stderr)
         os.ftruncate(fd, 0)

@@ -51,8 +51,7 @@ def test_an_analytical_sweep_gives_the_exact_figures_a_front_and_a_report(tmp_pa
     html = Path(summary["html"]).read_text()
     assert html.count("data:image/png;base64,") == len(summary["plots"]) >= 4 and "Pareto front" in html
     assert '<table id="points">' in html and "<th>block_ram_blocks</th>" in html and "<th>accuracy</th>" not in html  # no training
-    assert "energy and latency vs hardware.rows" in " ".join(Path(p).name for p in summary["plots"]) or \
-        any("axis_hardware_rows" in p for p in summary["plots"])
+    assert "axis_hardware_rows.png" in [Path(p).name for p in summary["plots"]]
     # nothing left to do: a second run repeats nothing
     assert run_sweep(tmp_path, spec, progress=False)["ran"] == 0
     # a chosen point becomes a build folder whose schedule is the stored figure
