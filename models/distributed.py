@@ -74,6 +74,9 @@ def _bootstrap(rank: int, size: int, store: str, parent: int, entry: Callable[..
     dist.init_process_group(BACKEND, init_method=f"file://{store}", rank=rank, world_size=size)
     try:
         entry(*args)
+        # Leave together: a worker that tears its group down while another still reads the last
+        # collective makes gloo abort that one ("terminate called without an active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -139,7 +139,10 @@ def train(
             raise SpecError(f"the training settings ask for {config.workers} workers, but this process is one of {group.size}")
         return _train_worker(spec, dataset, config, output, overwrite, progress, threads)
     if output.exists() and not overwrite:  # a user error is found once, here, not in every worker
-        _check_resumable(output, load_checkpoint(output), spec, dataset, config)
+        previous = load_checkpoint(output)
+        _check_resumable(output, previous, spec, dataset, config)
+        if previous.metadata["complete"]:
+            return previous  # nothing left to train: no workers to start
     try:
         run_workers(config.workers, _train_worker, (spec, dataset, config, output, overwrite, progress, threads))
     except WorkerDied as exc:
