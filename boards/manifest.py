@@ -1,9 +1,11 @@
 """A build folder and its manifest: one typed object that writes and reads `manifest.json`.
 
 `firebrick build` writes BUILD_DIR/accelerator.v, BUILD_DIR/model.fbg (the
-graph, which the simulator's golden model and a rebuild need) and
+graph, which the simulator's golden model and a rebuild need), for an
+accelerator loaded at run time BUILD_DIR/weights.fbl (its load file,
+hw/load_format.py) and
 BUILD_DIR/manifest.json (`BuildManifest`), the manifest last and holding the
-SHA-256 of the other two, after removing the old one first: a build killed
+SHA-256 of the others, after removing the old one first: a build killed
 half-way leaves no manifest, and files from two builds (or an edited one) do
 not match it. Simulation, place-and-route and the sweeps' RTL checks read the
 folder through `load_build`, which checks it is complete, consistent and of
@@ -25,6 +27,7 @@ from firebrick.atomic import write_json_atomic
 from firebrick.boards.fit import FitEstimate
 from firebrick.errors import FirebrickError
 from firebrick.hw.compiler import Program, compile_graph
+from firebrick.hw.load_format import Envelope
 from firebrick.hw.memories import MemoryShape, sram_bits
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import LayerSchedule
@@ -32,7 +35,7 @@ from firebrick.quant.fbg import load_graph
 from firebrick.quant.graph import Graph
 
 #: bumped whenever the manifest's keys or the accelerator's interface change
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 MANIFEST = "manifest.json"
 VERILOG = "accelerator.v"
 GRAPH = "model.fbg"
@@ -90,12 +93,20 @@ class BuildManifest:
     clock_basis: str = "assumed"
     graph: str = GRAPH
     notes: tuple[str, ...] = ()
-    #: SHA-256 of each file of the build the manifest describes (accelerator.v, model.fbg), by name
+    #: SHA-256 of each file of the build the manifest describes (accelerator.v, model.fbg, weights.fbl), by name
     files: dict[str, str] = field(default_factory=dict)
     #: `build --synth / --place-route / --bitstream` reports (`synthesis`, `place_route`)
     implementation: dict[str, Any] | None = None
+    #: the memories of a design loaded at run time (through `load_file`); None when the contents are baked in
+    envelope: Envelope | None = None
+    load_file: str | None = None
     firebrick_version: str = firebrick.__version__
     version: int = MANIFEST_VERSION
+
+    @property
+    def loading(self) -> str:
+        """How the memories get their contents: "run-time" (the load stream) or "baked" (initial values)."""
+        return "baked" if self.envelope is None else "run-time"
 
     @property
     def sram_bits(self) -> int:
@@ -157,6 +168,9 @@ class BuildManifest:
             "graph": self.graph,
             "notes": list(self.notes),
             "files": dict(self.files),
+            "loading": self.loading,
+            "envelope": None if self.envelope is None else self.envelope.to_dict(),
+            "load_file": self.load_file,
             **({"implementation": self.implementation} if self.implementation is not None else {}),
         }
 
@@ -176,6 +190,7 @@ class BuildManifest:
             layers=tuple(LayerSchedule.from_dict(layer) for layer in d["layers"]),
             verilog=VerilogInfo(**d["verilog"]), graph=d["graph"], notes=tuple(d["notes"]), files=dict(d["files"]),
             implementation=d.get("implementation"), firebrick_version=d["firebrick_version"], version=d["version"],
+            envelope=None if d["envelope"] is None else Envelope.from_dict(d["envelope"]), load_file=d["load_file"],
         )
 
     def write(self, build_dir: str | os.PathLike) -> Path:
@@ -223,6 +238,11 @@ class Build:
     @property
     def verilog_path(self) -> Path:
         return self.directory / VERILOG
+
+    @property
+    def load_path(self) -> Path | None:
+        """The load file of a design loaded at run time; None when baked."""
+        return None if self.manifest.load_file is None else self.directory / self.manifest.load_file
 
 
 def load_build(build_dir: str | os.PathLike) -> Build:

@@ -174,7 +174,8 @@ def cmd_build(args: argparse.Namespace) -> None:
     check_output_folder(args.output)
     graph = load_graph(args.graph)
     params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
-    manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words)
+    manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words,
+                                 bake_weights=args.bake_weights)
     for note in manifest.notes:
         print(f"firebrick build: warning: {note}", file=sys.stderr)
     rows = [[l.node, l.kind, l.macs, l.cycles, f"{l.utilization(params):.1%}"] for l in manifest.layers]
@@ -183,8 +184,13 @@ def cmd_build(args: argparse.Namespace) -> None:
         f"\n\n{params.rows}x{params.cols} array at {manifest.clock_mhz:g} MHz ({args.board}; clock: {CLOCK_BASIS_WORDS[manifest.clock_basis]}): "
         f"{manifest.cycles_per_frame:,} cycles/frame, {manifest.frames_per_second:,.0f} frames/s, "
         f"utilisation {manifest.utilization:.1%}, on-chip SRAM {manifest.sram_bits / 8 / 1024:.1f} KiB\n"
-        f"wrote {args.output}/accelerator.v ({manifest.verilog.bytes:,} bytes) and {args.output}/manifest.json"
+        f"wrote {args.output}/accelerator.v ({manifest.verilog.bytes:,} bytes"
+        + (", weights baked in)" if manifest.load_file is None else
+           f", no memory contents), {args.output}/{manifest.load_file} (the load stream, {manifest.envelope.describe()})")
+        + f" and {args.output}/manifest.json"
     )
+    if (args.place_route or args.bitstream) and manifest.load_file is not None:
+        text += "\nthe bitstream's top (accelerator + UART) has the weights baked in: it runs standalone on the board"
     if implementing:
         from firebrick.cli.board_commands import implement, implementation_text
 

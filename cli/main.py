@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--acc-bits", type=int, default=32, help="accumulator width (default 32)")
     p.add_argument("--act-sram-words", type=int, help="cap on activation SRAM words (default: what the model needs)")
     p.add_argument("-o", "--output", default="firebrick-out/build", help="output folder (default firebrick-out/build)")
+    p.add_argument("--bake-weights", action="store_true",
+                   help="put the program, weights and biases into the Verilog's memory contents (a standalone design); "
+                        "default: memories loaded at run time from the build's weights.fbl through the load stream")
     p.add_argument("--synth", action="store_true", help="also synthesize with Yosys for the board: resource use (minutes)")
     p.add_argument("--place-route", action="store_true", help="also place and route with nextpnr (Lattice boards): Fmax")
     p.add_argument("--bitstream", action="store_true", help="also place, route and pack a bitstream (Lattice boards)")

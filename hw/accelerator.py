@@ -21,11 +21,19 @@ Data flow of a conv step, one reduction step per cycle:
 
 Every stage is registered; the latencies are the named constants of
 `latency.py`, which the schedule counts with.
+
+Built with `loadable`, the memories carry no contents: a `load` stream
+(load_format.py, through the `Loader`) writes the program, weights, biases
+and codebooks, `loaded` / `load_error` report it, and until a load has
+passed its checks the compute side is held in reset and `image` takes no
+beat, so no frame runs on half-loaded memories. Otherwise the program's
+contents are baked into the memories' initial values (a standalone
+bitstream) and there is no load port.
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed, unsigned
+from amaranth import Module, ResetInserter, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,6 +45,8 @@ from firebrick.hw.controller import Controller
 from firebrick.hw.conv_writeback import ConvWriteback
 from firebrick.hw.global_pool import GlobalPool
 from firebrick.hw.latency import FETCH_LATENCY
+from firebrick.hw.load_format import Envelope, program_envelope
+from firebrick.hw.loader import LoadBeat, Loader, LoadError
 from firebrick.hw.operand_fetch import FetchKind, OperandFetch
 from firebrick.hw.raster_lanes import RasterLanes
 from firebrick.hw.sequencer import Sequencer
@@ -49,13 +59,20 @@ DEBUG_READ_LATENCY = FETCH_LATENCY
 
 
 class Accelerator(wiring.Component):
-    def __init__(self, program: Program, *, dsp_multipliers: bool = False) -> None:
-        """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs)."""
-        self.program, self.dsp_multipliers = program, dsp_multipliers
+    def __init__(self, program: Program, *, dsp_multipliers: bool = False, loadable: bool = False) -> None:
+        """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs).
+        `loadable`: memories without contents, filled through the `load` stream."""
+        self.program, self.dsp_multipliers, self.loadable = program, dsp_multipliers, loadable
         p, w = program.params, program.widths
         self.params = p
+        #: what the memories hold (a load must be made for it); None when baked
+        self.envelope: Envelope | None = program_envelope(program) if loadable else None
         lane = signed(p.lane_act_bits)
+        loading = {} if not loadable else {
+            "load": In(stream.Signature(LoadBeat)), "loaded": Out(1), "load_error": Out(LoadError),
+        }
         super().__init__({
+            **loading,
             "image": In(stream.Signature(data.ArrayLayout(lane, p.cols))),
             "scores": Out(stream.Signature(signed(p.lane_act_bits + 1))),
             "step_index": Out(range(len(program.steps))),
@@ -78,23 +95,48 @@ class Accelerator(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         prog, p, w = self.program, self.params, self.program.widths
-        m.submodules.sequencer = seq = Sequencer(prog.steps, p, w)
-        m.submodules.controller = ctl = Controller(p, w, codebook_bits=prog.codebook_bits)
+        env = self.envelope
+        if env is not None:
+            m.submodules.loader = loader = Loader(env)
+            m.submodules.load_in = load_in = StreamRegister(LoadBeat)
+            wiring.connect(m, wiring.flipped(self.load), load_in.i)
+            wiring.connect(m, load_in.o, loader.load)
+            m.d.comb += [self.loaded.eq(loader.loaded), self.load_error.eq(loader.error)]
+            run = loader.loaded
+
+            def held(component):  # the compute side restarts from reset after every load
+                return ResetInserter(~run)(component)
+        else:
+            def held(component):
+                return component
+        capacity = env.capacity if env is not None else None
+        m.submodules.sequencer = held(seq := Sequencer(prog.steps, p, w, capacity=capacity and capacity["steps"]))
+        m.submodules.controller = held(ctl := Controller(p, w, codebook_bits=prog.codebook_bits))
         walkers = {name: RasterLanes(lanes=p.cols, widths=w) for name in ("fetch", "out", "b")}
         for name, walker in walkers.items():
-            m.submodules[f"{name}_lanes"] = walker
+            m.submodules[f"{name}_lanes"] = held(walker)
             m.d.comb += [walker.walk.eq(getattr(seq.desc, name)), walker.next_walk.eq(getattr(seq.next_desc, name))]
             wiring.connect(m, getattr(ctl, f"{name}_walk"), walker.control)
-        m.submodules.fetch = fetch = OperandFetch(lanes=p.cols, value_bits=p.lane_act_bits, widths=w, banks=prog.memory.banks)
-        m.submodules.activations = act = self.activations
-        m.submodules.weights = weights = WeightPath(p, w, weights=prog.weights, codebook_bits=prog.codebook_bits,
-                                                    codebooks=prog.codebooks)
-        m.submodules.array = array = SystolicArray(p, dsp_multipliers=self.dsp_multipliers)
-        m.submodules.writeback = writeback = ConvWriteback(p, w, biases=prog.biases)
-        m.submodules.adder = adder = BypassAdd(p, w)
-        m.submodules.pool = pool = GlobalPool(p)
-        m.submodules.counters = counters = ActivityCounters(lanes=p.cols, rows=p.rows)
+        m.submodules.fetch = held(fetch := OperandFetch(lanes=p.cols, value_bits=p.lane_act_bits, widths=w,
+                                                        banks=prog.memory.banks))
+        m.submodules.activations = held(act := self.activations)
+        m.submodules.weights = held(weights := WeightPath(
+            p, w, weights=prog.weights, codebook_bits=prog.codebook_bits, codebooks=prog.codebooks,
+            loaded=None if capacity is None else {"weights": capacity["weights"], "codebooks": capacity["codebooks"]}))
+        m.submodules.array = held(array := SystolicArray(p, dsp_multipliers=self.dsp_multipliers))
+        m.submodules.writeback = held(writeback := ConvWriteback(p, w, biases=prog.biases,
+                                                                 bias_depth=capacity and capacity["biases"]))
+        m.submodules.adder = held(adder := BypassAdd(p, w))
+        m.submodules.pool = held(pool := GlobalPool(p))
+        m.submodules.counters = held(counters := ActivityCounters(lanes=p.cols, rows=p.rows))
         desc = seq.desc
+        if env is not None:
+            wiring.connect(m, loader.steps, seq.program)
+            wiring.connect(m, loader.weights, weights.weight_write)
+            wiring.connect(m, loader.biases, writeback.bias_write)
+            if prog.codebook_bits:
+                wiring.connect(m, loader.codebooks, weights.codebook_write)
+            m.d.comb += seq.last_step.eq(loader.last_step)
 
         # sequencer <-> controller
         m.d.comb += [ctl.desc.eq(seq.desc), ctl.next_desc.eq(seq.next_desc), ctl.ready.eq(seq.ready),
@@ -143,9 +185,13 @@ class Accelerator(wiring.Component):
             m.d.comb += [act.load.addr[c].eq(fetch_lanes.origin[c]), act.load.data[c].eq(ctl.load_data[c]),
                          act.load.en[c].eq(ctl.load_beat & fetch_lanes.valid[c])]
         # streams through a register stage each, so that the outside's logic never reaches the controller's
-        m.submodules.image_in = image_in = StreamRegister(self.image.payload.shape())
-        m.submodules.scores_out = scores_out = StreamRegister(self.scores.payload.shape())
-        wiring.connect(m, wiring.flipped(self.image), image_in.i)
+        m.submodules.image_in = held(image_in := StreamRegister(self.image.payload.shape()))
+        m.submodules.scores_out = held(scores_out := StreamRegister(self.scores.payload.shape()))
+        if env is None:
+            wiring.connect(m, wiring.flipped(self.image), image_in.i)
+        else:  # no image beat is taken before a load has passed
+            m.d.comb += [image_in.i.payload.eq(self.image.payload), image_in.i.valid.eq(self.image.valid & run),
+                         self.image.ready.eq(image_in.i.ready & run)]
         wiring.connect(m, image_in.o, ctl.image)
         wiring.connect(m, ctl.scores, scores_out.i)
         wiring.connect(m, scores_out.o, wiring.flipped(self.scores))

@@ -17,6 +17,9 @@ bank-conflict-free.
 
 `overflow` goes high, and stays, if a record is pushed while a column's queue
 is full (the queue depth follows from the pipeline; the tests watch it).
+
+Built for run-time loading (`bias_depth`), the bias memory starts empty and
+the loader fills it through `bias_write`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from firebrick.hw.activation_memory import LaneWritePort
+from firebrick.hw.block_ram import UNINITIALISED
 from firebrick.hw.latency import FETCH_LATENCY, PE_LATENCY, ROUND_SHIFT_CLIP_LATENCY, WRITEBACK_LATENCY
+from firebrick.hw.loader import memory_write
 from firebrick.hw.packing import pack_lanes
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths, requant_shift_range
@@ -46,13 +51,18 @@ def record_depth(params: ArrayParams) -> int:
 
 
 class ConvWriteback(wiring.Component):
-    def __init__(self, params: ArrayParams, widths: ProgramWidths, *, biases: np.ndarray) -> None:
-        self.params, self.widths, self.biases = params, widths, biases
+    def __init__(self, params: ArrayParams, widths: ProgramWidths, *, biases: np.ndarray,
+                 bias_depth: int | None = None) -> None:
+        """`bias_depth`: a bias memory of that many words that the loader fills, instead of `biases`."""
+        self.params, self.widths, self.biases, self.bias_depth = params, widths, biases, bias_depth
         rows, cols = params.rows, params.cols
         address = signed(widths.address + 1)
         value = signed(params.lane_act_bits + 1)
         low, high = requant_shift_range(params)
+        loading = {} if bias_depth is None else {
+            "bias_write": In(memory_write(max((bias_depth - 1).bit_length(), 1), rows * params.acc_bits))}
         super().__init__({
+            **loading,
             # tile records, pushed when a tile's issue ends
             "push": In(1),
             "positions": In(data.ArrayLayout(address, cols)),
@@ -86,8 +96,15 @@ class ConvWriteback(wiring.Component):
         low, high = conv_shift_range(p)
         depth = record_depth(p)
 
-        m.submodules.biases = biases = memory.Memory(
-            shape=unsigned(rows * p.acc_bits), depth=len(self.biases), init=[pack_lanes(b, p.acc_bits) for b in self.biases])
+        if self.bias_depth is None:
+            m.submodules.biases = biases = memory.Memory(
+                shape=unsigned(rows * p.acc_bits), depth=len(self.biases), init=[pack_lanes(b, p.acc_bits) for b in self.biases])
+        else:
+            m.submodules.biases = biases = memory.Memory(
+                shape=unsigned(rows * p.acc_bits), depth=self.bias_depth, init=[], attrs={UNINITIALISED: 1})
+            bias_write = biases.write_port()
+            m.d.comb += [bias_write.addr.eq(self.bias_write.addr), bias_write.data.eq(self.bias_write.data),
+                         bias_write.en.eq(self.bias_write.en)]
         bias_port = biases.read_port()
         bias = [Signal(signed(p.acc_bits), name=f"bias{c}", reset_less=True) for c in range(cols)]  # registered, W1
         for c in range(cols):

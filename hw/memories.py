@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from firebrick.hw.compiler import Program
+from firebrick.hw.program import step_layout
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,15 @@ class MemoryShape:
         return cls(name=d["name"], banks=d["banks"], depth=d["depth"], width=d["width"])
 
 
-def program_memories(program: Program) -> list[MemoryShape]:
-    """Every memory of the accelerator for `program`, in a fixed order."""
+def program_memories(program: Program, *, loadable: bool = False) -> list[MemoryShape]:
+    """Every memory of the accelerator for `program`, in a fixed order (`loadable`: with the layer program's
+    memory, which a baked design holds as logic)."""
     p = program.params
     plan = program.memory
     stored = program.codebook_bits or p.weight_bits
     tables = [] if program.codebooks is None else [MemoryShape("codebooks", 1, len(program.codebooks), p.weight_bits)]
-    return tables + [
+    steps = [MemoryShape("program", 1, len(program.steps), step_layout(p, program.widths).size)] if loadable else []
+    return steps + tables + [
         MemoryShape("activations", plan.banks, plan.bank_depth, p.lane_act_bits),
         MemoryShape("weights", 1, len(program.weights), p.rows * stored),
         MemoryShape("biases", 1, len(program.biases), p.rows * p.acc_bits),

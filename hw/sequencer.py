@@ -6,13 +6,20 @@ lane walkers can find the next step's lane starts in the background
 (`prefetch_cycles` in latency.py); `ready` says they have. `advance` (the
 controller's set-up cycle between steps) makes the next step current. Steps
 run in order and wrap from the last to the first: one frame after another.
+
+The program is a ROM of the compiled steps (`steps`), or, built for run-time
+loading (`capacity` steps, no contents), a memory the loader writes through
+`program` while `last_step` says where it wraps.
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth import Module, Mux, Signal, unsigned
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
+
+from firebrick.hw.block_ram import UNINITIALISED
+from firebrick.hw.loader import memory_write
 
 from firebrick.hw.latency import CONTROL_LATENCY, prefetch_cycles
 from firebrick.hw.params import ArrayParams
@@ -20,25 +27,32 @@ from firebrick.hw.program import ProgramWidths, Step, encode_step, step_layout
 
 
 class Sequencer(wiring.Component):
-    def __init__(self, steps: list[Step], params: ArrayParams, widths: ProgramWidths) -> None:
-        if not steps:
+    def __init__(self, steps: list[Step], params: ArrayParams, widths: ProgramWidths, *, capacity: int | None = None) -> None:
+        """`capacity`: a loaded program memory of that many steps instead of a ROM of `steps`."""
+        if not steps and capacity is None:
             raise ValueError("a program needs at least one step")
-        self.steps, self.params, self.widths = steps, params, widths
+        self.steps, self.params, self.widths, self.capacity = steps, params, widths, capacity
         layout = step_layout(params, widths)
-        super().__init__({
+        depth = capacity or len(steps)
+        members = {
             "advance": In(1),
             "desc": Out(layout),
             "next_desc": Out(layout),
-            "step": Out(range(len(steps))),
-            "next_step": Out(range(len(steps))),
+            "step": Out(range(depth)),
+            "next_step": Out(range(depth)),
             "ready": Out(1),
-        })
+        }
+        if capacity is not None:
+            members.update(program=In(memory_write(max((depth - 1).bit_length(), 1), layout.size)),
+                           last_step=In(range(depth)))
+        super().__init__(members)
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        n = len(self.steps)
+        loaded = self.capacity is not None
+        n = self.capacity if loaded else len(self.steps)
+        last = self.last_step if loaded else n - 1
         settle = prefetch_cycles(self.params.cols)
-        words = [encode_step(s, self.params, self.widths) for s in self.steps]
         # before the first step, the last one is "current", so that the first advance starts the frame
         step = Signal(range(n), init=n - 1)
         next_step = Signal(range(n), init=0)
@@ -52,12 +66,20 @@ class Sequencer(wiring.Component):
             stage = Signal.like(next_step, name=f"program_address_d{i + 1}")
             m.d.sync += stage.eq(address)
             address = stage
-        with m.Switch(address):
-            for i, word in enumerate(words):
-                with m.Case(i):
-                    m.d.sync += self.next_desc.eq(word)
+        if loaded:
+            layout = step_layout(self.params, self.widths)
+            m.submodules.program = program = memory.Memory(shape=unsigned(layout.size), depth=n, init=[],
+                                                           attrs={UNINITIALISED: 1})
+            read, write = program.read_port(), program.write_port()
+            m.d.comb += [read.addr.eq(address), self.next_desc.eq(read.data),
+                         write.addr.eq(self.program.addr), write.data.eq(self.program.data), write.en.eq(self.program.en)]
+        else:
+            with m.Switch(address):
+                for i, s in enumerate(self.steps):
+                    with m.Case(i):
+                        m.d.sync += self.next_desc.eq(encode_step(s, self.params, self.widths))
         with m.If(self.advance):
-            m.d.sync += [self.desc.eq(self.next_desc), step.eq(next_step), next_step.eq(Mux(next_step == n - 1, 0, next_step + 1)),
+            m.d.sync += [self.desc.eq(self.next_desc), step.eq(next_step), next_step.eq(Mux(next_step == last, 0, next_step + 1)),
                          wait.eq(settle - 1), ready.eq(0)]
         with m.Elif(wait != 0):
             m.d.sync += [wait.eq(wait - 1), ready.eq(wait == 1)]

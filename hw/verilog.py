@@ -79,8 +79,8 @@ def component_verilog(component: wiring.Component, name: str) -> str:
         return verilog._convert_rtlil_text(drop_uninitialised_fills(rtlil_text))
 
 
-def accelerator_verilog(program: Program) -> VerilogText:
-    """The Verilog of the accelerator that runs `program`."""
+def accelerator_verilog(program: Program, *, loadable: bool = True) -> VerilogText:
+    """The Verilog of the accelerator that runs `program`: memories loaded at run time, or (not `loadable`) baked in."""
     began = time.perf_counter()
-    text = component_verilog(Accelerator(program), TOP_NAME)
+    text = component_verilog(Accelerator(program, loadable=loadable), TOP_NAME)
     return VerilogText(text, time.perf_counter() - began)

@@ -14,6 +14,10 @@ cascade of a deep memory would put a multiplexer there. (Biases are added in the
 their memory: `conv_writeback.py`.) A codebook
 layer's table is loaded before it runs: `table_index` walks 0..2**k, reading
 entry i from the codebook memory while writing entry i-1 into the decoder.
+
+Built for run-time loading (`loaded`: the memories' depths, no contents), the
+weight chunks and the codebook memory get write ports (`weight_write`,
+`codebook_write`) that the loader drives.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from amaranth import Module, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.block_ram import DP16KD_DEPTH, RegisteredMemory, is_ecp5
+from firebrick.hw.block_ram import DP16KD_DEPTH, UNINITIALISED, RegisteredMemory, is_ecp5
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.latency import WEIGHT_LATENCY
+from firebrick.hw.loader import memory_write
 from firebrick.hw.packing import pack_lanes
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths
@@ -42,34 +47,54 @@ def chunk_words(word_bits: int) -> int:
     return next((depth for width, depth in RAMB36_DEPTH.items() if word_bits <= width), RAMB36_DEPTH[72])
 
 
+def _bits(depth: int) -> int:
+    return max((depth - 1).bit_length(), 1)
+
+
 class WeightPath(wiring.Component):
     def __init__(self, params: ArrayParams, widths: ProgramWidths, *, weights: np.ndarray,
-                 codebook_bits: int | None = None, codebooks: np.ndarray | None = None) -> None:
+                 codebook_bits: int | None = None, codebooks: np.ndarray | None = None,
+                 loaded: dict[str, int] | None = None) -> None:
+        """`loaded`: {"weights": depth, "codebooks": depth} of memories the loader fills, instead of `weights`/`codebooks`."""
         self.params, self.widths = params, widths
         self.weights, self.codebook_bits, self.codebooks = weights, codebook_bits, codebooks
+        self.loaded = loaded
         rows = params.rows
-        super().__init__({
+        stored_bits = codebook_bits or params.weight_bits
+        members = {
             "weight_address": In(unsigned(widths.weight_address)),
             "codebook_base": In(unsigned(widths.codebook_address)),
             "table_load": In(1),
             "table_index": In(range((1 << (codebook_bits or 1)) + 1)),
             "w": Out(data.ArrayLayout(signed(params.weight_bits), rows)),
-        })
+        }
+        if loaded is not None:
+            members["weight_write"] = In(memory_write(_bits(loaded["weights"]), rows * stored_bits))
+            if codebook_bits:
+                members["codebook_write"] = In(memory_write(_bits(loaded["codebooks"]), params.weight_bits))
+        super().__init__(members)
 
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
         rows = p.rows
         stored_bits = self.codebook_bits or p.weight_bits
-        words = [pack_lanes(w, stored_bits) for w in self.weights]
+        loaded = self.loaded is not None
+        total = self.loaded["weights"] if loaded else len(self.weights)
+        words = [] if loaded else [pack_lanes(w, stored_bits) for w in self.weights]
         depth = DP16KD_DEPTH[18] if is_ecp5(platform) else chunk_words(rows * stored_bits)
-        chunks = [words[i:i + depth] for i in range(0, len(words), depth)]
+        chunks = [(i, min(depth, total - i)) for i in range(0, total, depth)]  # (first word, words)
         chunk_bits = (depth - 1).bit_length() if len(chunks) > 1 else len(self.weight_address)
         outputs = []
-        for i, chunk in enumerate(chunks):
-            m.submodules[f"weights{i}"] = chunk_memory = RegisteredMemory(width=rows * stored_bits, depth=len(chunk), init=chunk,
-                                                                          writable=False)
+        for i, (first, count) in enumerate(chunks):
+            m.submodules[f"weights{i}"] = chunk_memory = RegisteredMemory(
+                width=rows * stored_bits, depth=count, init=words[first:first + count], writable=loaded)
             m.d.comb += chunk_memory.read_addr.eq(self.weight_address[:chunk_bits])
+            if loaded:
+                write = self.weight_write
+                chosen = (write.addr[chunk_bits:] == i) if len(chunks) > 1 else 1
+                m.d.comb += [chunk_memory.write_addr.eq(write.addr[:chunk_bits]), chunk_memory.write_data.eq(write.data),
+                             chunk_memory.write_en.eq(write.en & chosen)]
             outputs.append(chunk_memory.read_data)
         which = [Signal(range(len(chunks)), name=f"chunk_d{i}") for i in (1, 2)]  # the address's chunk, beside the read
         m.d.sync += [which[0].eq(self.weight_address[chunk_bits:] if len(chunks) > 1 else 0), which[1].eq(which[0])]
@@ -83,8 +108,15 @@ class WeightPath(wiring.Component):
         if self.codebook_bits:
             k = self.codebook_bits
             m.submodules.decoder = decoder = CodebookDecoder(index_bits=k, weight_bits=p.weight_bits, lanes=rows)
-            m.submodules.codebooks = tables = memory.Memory(
-                shape=signed(p.weight_bits), depth=len(self.codebooks), init=[int(v) for v in self.codebooks])
+            if loaded:
+                m.submodules.codebooks = tables = memory.Memory(
+                    shape=signed(p.weight_bits), depth=self.loaded["codebooks"], init=[], attrs={UNINITIALISED: 1})
+                table_write = tables.write_port()
+                m.d.comb += [table_write.addr.eq(self.codebook_write.addr), table_write.data.eq(self.codebook_write.data),
+                             table_write.en.eq(self.codebook_write.en)]
+            else:
+                m.submodules.codebooks = tables = memory.Memory(
+                    shape=signed(p.weight_bits), depth=len(self.codebooks), init=[int(v) for v in self.codebooks])
             table_port = tables.read_port()
             loaded = Signal(range(1 << k))
             m.d.comb += table_port.addr.eq(self.codebook_base + self.table_index)

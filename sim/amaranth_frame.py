@@ -1,6 +1,7 @@
 """One frame through the accelerator in Amaranth's own simulator (no Verilog, no external tools).
 
-Streams the image in, collects the scores, and after every conv step reads
+Streams the load first when the design is built for run-time loading
+(`loadable`), then the image in, collects the scores, and after every conv step reads
 that layer's output tensor back out of the activation banks, so that each
 layer can be compared with the golden executor. About 1-2 k cycles/s: for
 small networks and CI; the cocotb + Verilator bench is the fast path.
@@ -16,6 +17,8 @@ from amaranth.sim import Simulator
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.activity_counters import Counters
 from firebrick.hw.compiler import Program
+from firebrick.hw.load_format import load_stream
+from firebrick.hw.loader import LoadError
 from firebrick.hw.packing import image_beats, unpack_lane
 from firebrick.hw.program import StepKind
 
@@ -30,10 +33,17 @@ class FrameResult:
     overrun: bool = False
     #: per finished step: (its node, the cycle its last activation write was presented or None, the cycle it ended)
     step_ends: list[tuple[str, int | None, int]] = field(default_factory=list)
+    #: cycles the load took (loadable designs)
+    load_cycles: int | None = None
 
 
-def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_000) -> FrameResult:
-    dut = Accelerator(program)
+class LoadFailed(RuntimeError):
+    pass
+
+
+def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_000, loadable: bool = False) -> FrameResult:
+    """`loadable`: build the design for run-time loading and stream the program's load into it first."""
+    dut = Accelerator(program, loadable=loadable)
     result = FrameResult(scores=[])
     memory = program.memory
     shapes = {}
@@ -53,7 +63,25 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
         if s.kind == StepKind.CONV:
             shapes[s.node] = (s.out_channels, s.out.pixels // s.out.width, s.out.width)
 
+    async def load(ctx):
+        words = load_stream(program, dut.envelope)
+        began = 0
+        for i, word in enumerate(words):
+            ctx.set(dut.load.payload, {"data": int(word), "last": int(i == len(words) - 1)})
+            ctx.set(dut.load.valid, 1)
+            await ctx.tick().until(dut.load.ready)
+            began += 1
+        ctx.set(dut.load.valid, 0)
+        for _ in range(4):  # through the port's register stage and the loader's last write
+            await ctx.tick()
+        error = LoadError(ctx.get(dut.load_error))
+        if not ctx.get(dut.loaded) or error != LoadError.NONE:
+            raise LoadFailed(f"the load of {len(words)} words did not pass: error {error.name}")
+        result.load_cycles = began + 4
+
     async def bench(ctx):
+        if loadable:
+            await load(ctx)
         for beat in image_beats(image, program.params.cols):
             ctx.set(dut.image.payload, beat)
             ctx.set(dut.image.valid, 1)

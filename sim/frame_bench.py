@@ -2,9 +2,10 @@
 
 Driven by `simulate.py` through two environment variables set for the
 simulator process only: FIREBRICK_FRAME (an .npz written by simulate.py with
-the image beats, the expected scores and, for the checked frames, every conv
-layer's expected output with its memory addresses) and FIREBRICK_RESULT (where
-this bench writes its JSON). Python touches the design only at handshakes and
+the load stream of a design loaded at run time, the image beats, the expected
+scores and, for the checked frames, every conv layer's expected output with
+its memory addresses) and FIREBRICK_RESULT (where this bench writes its JSON:
+the load's outcome and one record per frame). Python touches the design only at handshakes and
 edges of `paused`/`frame_done`/`scores.valid`, so Verilator runs freely between.
 """
 
@@ -48,6 +49,28 @@ async def _send_image(dut, beats: np.ndarray, lane_bits: int, patience: int) -> 
         await RisingEdge(dut.clk)
     dut.image__valid.value = 0
     return True
+
+
+async def _send_load(dut, words: np.ndarray, patience: int) -> int | None:
+    """Stream the load words (the last one marked); the cycles it took, or None if the port stopped taking them."""
+    cycles = 0
+    last = len(words) - 1
+    for i, word in enumerate(words):
+        dut.load__payload.value = int(word) | ((i == last) << 32)  # LoadBeat: data, then last
+        dut.load__valid.value = 1
+        await ReadOnly()
+        waited = 0
+        while not _high(dut.load__ready):
+            waited += 1
+            if waited > patience:
+                return None
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            cycles += 1
+        await RisingEdge(dut.clk)
+        cycles += 1
+    dut.load__valid.value = 0
+    return cycles
 
 
 async def _collect_scores(dut, scores: list[int], bits: int) -> None:
@@ -115,10 +138,22 @@ async def frames(dut):
     dut.debug_resume.value = 0
     dut.debug_address.value = 0
     dut.debug_pause.value = 0
+    loading = "load" in spec.files
+    if loading:
+        dut.load__valid.value = 0
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
     results = []
-    for frame in range(meta["frames"]):
+    load = None
+    if loading:
+        cycles = await _send_load(dut, spec["load"], meta["watchdog_cycles"])
+        await ClockCycles(dut.clk, 4)  # through the port's register stage and the loader's last write
+        await ReadOnly()
+        load = {"words": int(len(spec["load"])), "cycles": cycles, "loaded": _high(dut.loaded),
+                "error": int(dut.load_error.value) if dut.load_error.value.is_resolvable else -1}
+        log.info("load: %s", load)
+        await RisingEdge(dut.clk)
+    for frame in range(meta["frames"] if load is None or load["loaded"] else 0):
         checked = frame < meta["checked_frames"]
         dut.debug_pause.value = int(checked)
         scores: list[int] = []
@@ -167,5 +202,6 @@ async def frames(dut):
         if record["hung"]:
             break
     with open(os.environ["FIREBRICK_RESULT"], "w", encoding="utf-8") as f:
-        json.dump(results, f)
+        json.dump({"load": load, "frames": results}, f)
+    assert load is None or load["loaded"], f"the load did not pass: {load}"
     assert all(r["hung"] is None for r in results), f"the design hung: {results[-1]['hung']}"

@@ -24,6 +24,8 @@ from firebrick.errors import FirebrickError
 from firebrick.progress import stage
 from firebrick.hw.accelerator import DEBUG_READ_LATENCY
 from firebrick.hw.activity_counters import Counters
+from firebrick.hw.load_format import read_load_file
+from firebrick.hw.loader import LoadError
 from firebrick.hw.packing import image_beats
 from firebrick.hw.program import StepKind
 from firebrick.quant.executor import quantize_images, run_int
@@ -31,10 +33,13 @@ from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
 from firebrick.sim.verilator_runner import run_cocotb
 
-def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int) -> None:
+def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int,
+                load: np.ndarray | None = None) -> None:
     lanes = program.params.cols
     conv_like = [s for s in program.steps if s.kind in (StepKind.CONV, StepKind.ADD)]
     arrays: dict[str, np.ndarray] = {"beats": np.array([image_beats(img, lanes) for img in images_int], np.int64)}
+    if load is not None:
+        arrays["load"] = load.astype(np.int64)
     layers = {}
     memory = program.memory
     for s in conv_like:
@@ -85,7 +90,8 @@ def simulate_build(
     watchdog = watchdog_cycles if watchdog_cycles is not None else 4 * frame_cycles + 10_000
     with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
         frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
-        _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=watchdog)
+        load = None if build.load_path is None else read_load_file(build.load_path, manifest.envelope).words
+        _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=watchdog, load=load)
         with stage(f"{simulator}: building the model (reused when unchanged) and running {len(images_int)} frame(s)",
                    f"log and build in {build_dir / f'sim_{simulator}'}"):
             run_cocotb(
@@ -95,7 +101,11 @@ def simulate_build(
             )
         if not result_path.exists():
             raise FirebrickError(f"the {simulator} bench wrote no result; see {build_dir}/sim_{simulator}")
-        frames = json.loads(result_path.read_text())
+        outcome = json.loads(result_path.read_text())
+    frames, load = outcome["frames"], outcome["load"]
+    if load is not None and not load["loaded"]:
+        error = LoadError(load["error"]).name if load["error"] in {e.value for e in LoadError} else "unknown"
+        raise FirebrickError(f"the accelerator refused its load file ({load['words']:,} words): loader error {error}")
     hung = next((f["hung"] for f in frames if f["hung"]), None)
     if hung:
         raise FirebrickError(f"the design hung: no progress for {watchdog:,} cycles in step {hung['step']} ({hung['step_node']})")
@@ -107,6 +117,8 @@ def simulate_build(
     predictions = [int(np.argmax(s)) for s in (f["scores"] for f in frames)]
     report = {
         "simulator": simulator,
+        "loading": manifest.loading,
+        "load": load,
         "frames": len(frames),
         "bit_exact": not score_mismatch and layer_mismatch is None,
         "layers_checked": frames[0]["layers_checked"] if frames else [],

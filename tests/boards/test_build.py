@@ -1,6 +1,7 @@
 """`firebrick build`: Verilog and manifest from a graph file; refusals with numbers; the wide-array warning."""
 
 import json
+import re
 
 import pytest
 
@@ -34,12 +35,36 @@ def test_build_writes_verilog_and_a_manifest(graph, tmp_path):
     assert on_disk == json.loads(json.dumps(manifest.to_dict()))
     assert load_build(tmp_path).manifest == manifest  # the typed manifest reads back what it wrote
     names = [m["name"] for m in on_disk["memories"]]
-    assert names == ["activations", "weights", "biases"]
+    assert names == ["program", "activations", "weights", "biases"]  # the layer program is a memory the load fills
     assert on_disk["sram_bits"] == sum(m["bits"] for m in on_disk["memories"])
     assert on_disk["cycles_per_frame"] == sum(layer["cycles"] for layer in on_disk["layers"])
     assert on_disk["frames_per_second"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / on_disk["cycles_per_frame"])
     assert [layer["node"] for layer in on_disk["layers"]][:2] == ["input", "conv1"]
     assert on_disk["io"]["image"] == {"lanes": 4, "lane_bits": 9, "shape": [1, 8, 8], "format": "u8.8"}
+
+
+def test_a_run_time_build_carries_no_memory_contents_and_a_load_file_a_baked_one_the_reverse(graph, tmp_path):
+    from firebrick.hw.compiler import compile_graph
+    from firebrick.hw.load_format import load_stream, read_load_file
+
+    loaded = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path / "loaded", board="ulx3s")
+    baked = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path / "baked", board="ulx3s", bake_weights=True)
+    assert (loaded.loading, loaded.load_file) == ("run-time", "weights.fbl") and "weights.fbl" in loaded.files
+    assert (baked.loading, baked.load_file, baked.envelope) == ("baked", None, None)
+    assert not (tmp_path / "baked" / "weights.fbl").exists()
+    assert [m.name for m in baked.memories] == ["activations", "weights", "biases"]
+    text = (tmp_path / "loaded" / "accelerator.v").read_text()
+    blocks = re.findall(r"initial begin\n(.*?)\n\s*end\n", text, re.S)
+    initial_words = [v for block in blocks for v in re.findall(r"\] = \d+'h([0-9a-f]+);", block)]
+    # no memory contents: the only initialisers left are the zero fills of the write-back's small record FIFOs
+    assert "load__payload" in text and initial_words and not any(int(v, 16) for v in initial_words)
+    assert len(initial_words) < 100
+    assert "load__payload" not in (tmp_path / "baked" / "accelerator.v").read_text()
+    assert baked.verilog.bytes > loaded.verilog.bytes
+    load = read_load_file(tmp_path / "loaded" / "weights.fbl", loaded.envelope)
+    assert load.header["model"] == graph.name and load.header["words"] == len(load.words)
+    program = compile_graph(graph, ArrayParams(rows=4, cols=4))
+    assert (load.words == load_stream(program, loaded.envelope)).all()
 
 
 def test_sram_cap_and_unknown_board_are_refused_with_numbers(graph, tmp_path):

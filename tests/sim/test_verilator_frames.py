@@ -75,7 +75,7 @@ def test_the_same_verilog_runs_on_icarus(default_build):
 
 
 def test_a_difference_is_reported_by_layer_channel_and_pixel(default_build, tmp_path):
-    """The hardware keeps its baked weights while the golden model's change: the bench must name the layer."""
+    """The hardware keeps its loaded weights while the golden model's change: the bench must name the layer."""
     import dataclasses
 
     from firebrick.quant.fbg import save_graph
