@@ -35,6 +35,8 @@ class FrameResult:
     step_ends: list[tuple[str, int | None, int]] = field(default_factory=list)
     #: cycles the load took (loadable designs)
     load_cycles: int | None = None
+    #: whether an image beat offered before the first load was taken (it must not be)
+    image_taken_before_load: bool = False
 
 
 class LoadFailed(RuntimeError):
@@ -43,12 +45,23 @@ class LoadFailed(RuntimeError):
 
 def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_000, loadable: bool = False) -> FrameResult:
     """`loadable`: build the design for run-time loading and stream the program's load into it first."""
-    dut = Accelerator(program, loadable=loadable)
-    result = FrameResult(scores=[])
-    memory = program.memory
-    shapes = {}
+    return run_frames([(program, image)], max_cycles=max_cycles, loadable=loadable)[0]
 
-    def read_tensor(ctx, node: str, shape) -> np.ndarray:
+
+def run_frames(jobs: list[tuple[Program, np.ndarray]], *, max_cycles: int = 5_000_000, loadable: bool = False,
+               early_image_cycles: int = 0) -> list[FrameResult]:
+    """One frame per (program, image) job, in turn, on one accelerator built for the first program.
+
+    `loadable`: each job's program is loaded before its frame (the programs must share the design's
+    envelope). `early_image_cycles`: before the first load, offer an image beat this long; the first
+    result's `image_taken_before_load` says whether the design took it.
+    """
+    design = jobs[0][0]
+    dut = Accelerator(design, loadable=loadable)
+    results = []
+
+    def read_tensor(ctx, program: Program, node: str, shape) -> np.ndarray:
+        memory = program.memory
         tensor, offset = memory.destinations[node]
         layout = memory.layouts[tensor]
         out = np.zeros(shape, np.int64)
@@ -59,11 +72,7 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
                     out[c, y, x] = unpack_lane(ctx.get(dut.activations.memories[a % memory.banks].memory.data[a // memory.banks]), 0, program.params.lane_act_bits)
         return out
 
-    for s in program.steps:
-        if s.kind == StepKind.CONV:
-            shapes[s.node] = (s.out_channels, s.out.pixels // s.out.width, s.out.width)
-
-    async def load(ctx):
+    async def load(ctx, program: Program, result: FrameResult):
         words = load_stream(program, dut.envelope)
         began = 0
         for i, word in enumerate(words):
@@ -79,9 +88,9 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
             raise LoadFailed(f"the load of {len(words)} words did not pass: error {error.name}")
         result.load_cycles = began + 4
 
-    async def bench(ctx):
-        if loadable:
-            await load(ctx)
+    async def frame(ctx, program: Program, image: np.ndarray, result: FrameResult):
+        shapes = {s.node: (s.out_channels, s.out.pixels // s.out.width, s.out.width)
+                  for s in program.steps if s.kind == StepKind.CONV}
         for beat in image_beats(image, program.params.cols):
             ctx.set(dut.image.payload, beat)
             ctx.set(dut.image.valid, 1)
@@ -96,7 +105,7 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
             if pending is not None:
                 # its last write is readable through the read port by now (WRITE_LATENCY); in the banks'
                 # storage, which this peeks at directly, it landed one cycle later: here
-                result.layers[pending] = read_tensor(ctx, pending, shapes[pending])
+                result.layers[pending] = read_tensor(ctx, program, pending, shapes[pending])
                 pending = None
             if ctx.get(dut.scores.valid):
                 result.scores.append(ctx.get(dut.scores.payload))
@@ -117,8 +126,26 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
         result.counters = {name: int(getattr(counters, name)) for name in Counters.members}
         result.conflict, result.overrun = bool(ctx.get(dut.conflict)), bool(ctx.get(dut.overrun))
 
+    async def bench(ctx):
+        taken = False
+        if early_image_cycles:
+            ctx.set(dut.image.payload, image_beats(jobs[0][1], design.params.cols)[0])
+            ctx.set(dut.image.valid, 1)
+            for _ in range(early_image_cycles):
+                await ctx.tick()
+                taken |= bool(ctx.get(dut.image.ready))
+            ctx.set(dut.image.valid, 0)
+        for program, image in jobs:
+            result = FrameResult(scores=[], image_taken_before_load=taken)
+            if loadable:
+                await load(ctx, program, result)
+            elif program is not design:
+                raise ValueError("a baked design runs only its own program")
+            await frame(ctx, program, image, result)
+            results.append(result)
+
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    return result
+    return results

@@ -131,3 +131,37 @@ def test_steps_shorter_than_the_prefetch_wait_for_the_next_steps_lane_starts(sma
     program, result = check_frame(small_graph, params, image)
     assert program.schedule[0].cycles + 1 == prefetch_cycles(16)  # the load (and its uncounted set-up) waited
     assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
+
+
+def test_two_models_loaded_one_after_the_other_run_bit_exact_and_no_frame_runs_before_a_load(small_graph):
+    """One accelerator built for run-time loading: no image beat is taken before a load; then the first model's
+    load and frame, the second's (other weights and biases, the same envelope), each bit-exact on every layer."""
+    import dataclasses
+
+    from firebrick.hw.load_format import program_envelope
+    from firebrick.quant.ops import Conv
+    from firebrick.sim.amaranth_frame import run_frames
+
+    other = small_graph.copy()
+    for name in other.nodes():
+        op = other.op(name)
+        if isinstance(op, Conv):  # another model of the same shapes: negated weights, shifted biases
+            q = op.quant
+            weight = np.clip(-q.weight, q.weight_fmt.min_int, q.weight_fmt.max_int)
+            other.set_op(name, dataclasses.replace(op, quant=dataclasses.replace(q, weight=weight, bias=q.bias + 3)))
+    params = ArrayParams(rows=2, cols=2)
+    first, second = compile_graph(small_graph, params), compile_graph(other, params)
+    assert program_envelope(first) == program_envelope(second)
+    assert not np.array_equal(first.weights, second.weights)
+    rng = np.random.default_rng(5)
+    fmt = small_graph.op(small_graph.input).fmt
+    images = [rng.integers(max(fmt.min_int, 0), fmt.max_int + 1, size=small_graph.op(small_graph.input).shape) for _ in range(2)]
+    results = run_frames([(first, images[0]), (second, images[1])], loadable=True, early_image_cycles=40)
+    assert not results[0].image_taken_before_load
+    for graph, image, result in zip((small_graph, other), images, results):
+        golden = run_int(graph, image[None], keep_all=True)
+        mismatch = first_mismatch({k: v[0] for k, v in golden.items()}, result.layers, graph.nodes())
+        assert mismatch is None, str(mismatch)
+        assert result.scores == golden[graph.output].ravel().tolist()
+        assert result.load_cycles and result.counters["cycles"] == sum(s.cycles for s in first.schedule)
+    assert results[0].scores != results[1].scores
