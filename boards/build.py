@@ -75,7 +75,10 @@ def build_accelerator(
     output.mkdir(parents=True, exist_ok=True)
     (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, the folder is no build
     (output / LOAD_FILE).unlink(missing_ok=True)  # a baked build has none; a stale one must not look like its
-    write_atomic(output / VERILOG, lambda f: f.write(verilog.text))
+    verilog_path = output / VERILOG
+    if not (verilog_path.is_file() and verilog_path.read_bytes() == verilog.text.encode()):
+        write_atomic(verilog_path, lambda f: f.write(verilog.text))
+    # else left as it is, timestamp and all: the simulators' compiled models of it stay current (no rebuild)
     save_graph(graph, output / GRAPH)  # the simulator's golden model travels with the build
     envelope = program_envelope(program) if loadable else None
     if envelope is not None:

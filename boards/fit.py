@@ -20,8 +20,10 @@ from firebrick.boards.board import BlockRam, Board
 from firebrick.errors import FirebrickError
 from firebrick.hw.memories import MemoryShape, sram_bits
 
-#: memories at most this deep are left in LUT RAM by Yosys on ECP5, iCE40 and 7-series (seen in synthesis)
+#: memories at most this deep are left in LUT RAM by Yosys on ECP5 and 7-series (seen in synthesis)
 LUT_RAM_MAX_DEPTH = 64
+#: families without LUT RAM: every memory takes block RAM (the iCE40's SB_RAM40_4K, 256 x 16 at its widest)
+NO_LUT_RAM_FAMILIES = frozenset({"ice40"})
 
 
 class DesignDoesNotFit(FirebrickError):
@@ -73,8 +75,9 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
     if res is None:
         return None
     blocks = lut_ram = 0
+    lut_ram_depth = 0 if board.family in NO_LUT_RAM_FAMILIES else LUT_RAM_MAX_DEPTH
     for m in memories:
-        if m.depth <= LUT_RAM_MAX_DEPTH:
+        if m.depth <= lut_ram_depth:
             lut_ram += m.bits
         else:
             blocks += m.banks * blocks_for(m.depth, m.width, res.block_ram)
@@ -98,5 +101,7 @@ def check_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, co
             + f". On-chip memory: {needed_bits / 8 / 1024:,.1f} KiB needed, {board.resources.block_ram.bits / 8 / 1024:,.1f} KiB "
             "of block RAM available. Use a smaller model (fewer channels, codebook weights), a smaller array, or a larger board "
             "(`firebrick boards`)"
+            + ("; or --bake-weights: the layer program is then logic, not a memory (here "
+               f"{sum(m.bits for m in memories if m.name == 'program'):,} bits)" if any(m.name == "program" for m in memories) else "")
         )
     return estimate

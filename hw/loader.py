@@ -2,7 +2,8 @@
 
 One stream word a cycle, never stalling (`load.ready` is always high): a
 memory word is written the cycle after its last stream word. Each memory gets
-a write port (`MemoryWrite`: address, data, enable, all registered). The
+a write port (`memory_write`: address and enable registered, the data the
+word buffer's top, where the word stays for that cycle). The
 header is checked as it arrives (magic, envelope ID, section counts against
 the memories' depths), the checksum at the end; `loaded` rises only after a
 load passed all of them, and falls at the first word of the next load, so no
@@ -84,14 +85,16 @@ class Loader(wiring.Component):
         buffer = Signal(most_beats * LOAD_WORD_BITS)
         shifted = Cat(buffer[LOAD_WORD_BITS:], beat.data)  # the buffer with this beat at the top
         write_addr = Signal(max(_address_bits(env.capacity[name]) for name in sections))
-        write_data = Signal(max(env.word_bits[name] for name in sections))
         write_en = Signal(len(SECTIONS))
         last_step = Signal.like(self.last_step)
         m.d.sync += write_en.eq(0)
         for index, name in enumerate(SECTIONS):
             if env.capacity[name]:
+                # a finished word sits at the top of the buffer in the cycle of its write: no data register
+                low = (most_beats - env.beats(name)) * LOAD_WORD_BITS
                 port = getattr(self, name)
-                m.d.comb += [port.addr.eq(write_addr), port.data.eq(write_data), port.en.eq(write_en[index])]
+                m.d.comb += [port.addr.eq(write_addr), port.data.eq(buffer[low:low + env.word_bits[name]]),
+                             port.en.eq(write_en[index])]
         m.d.comb += self.last_step.eq(last_step)
 
         def fail(code: LoadError) -> None:
@@ -165,12 +168,10 @@ class Loader(wiring.Component):
                             for index, name in enumerate(SECTIONS):
                                 if not env.capacity[name]:
                                     continue
-                                beats, bits = env.beats(name), env.word_bits[name]
-                                low = (most_beats - beats) * LOAD_WORD_BITS
+                                beats = env.beats(name)
                                 with m.Case(index):
                                     with m.If(part == beats - 1):  # the word is complete: write it
-                                        m.d.sync += [part.eq(0), word.eq(word + 1), write_addr.eq(word),
-                                                     write_data.eq(shifted[low:low + bits]), write_en[index].eq(1)]
+                                        m.d.sync += [part.eq(0), word.eq(word + 1), write_addr.eq(word), write_en[index].eq(1)]
                                         with m.If(word == counts[index] - 1):
                                             go_to_first(nonempty, index + 1)
             with m.State("TRAILER_A"):

@@ -35,7 +35,7 @@ class MemoryShape:
         return cls(name=d["name"], banks=d["banks"], depth=d["depth"], width=d["width"])
 
 
-def program_memories(program: Program, *, loadable: bool = False) -> list[MemoryShape]:
+def program_memories(program: Program, *, loadable: bool = True) -> list[MemoryShape]:
     """Every memory of the accelerator for `program`, in a fixed order (`loadable`: with the layer program's
     memory, which a baked design holds as logic)."""
     p = program.params

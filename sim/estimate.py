@@ -29,7 +29,7 @@ def estimate_design(graph: Graph, params: ArrayParams, board: Board) -> dict[str
     clock = board.clock_mhz
     program = compile_graph(graph, params)
     activity = predict_activity(graph, params)
-    memories = program_memories(program)
+    memories = program_memories(program)  # as `firebrick build` makes it: memories loaded at run time
     energy = frame_energy(activity, memories, clock, board.energy)
     fit = estimate_fit(memories, params.rows * params.cols, board, cols=params.cols)
     return {

@@ -65,6 +65,10 @@ def test_a_run_time_build_carries_no_memory_contents_and_a_load_file_a_baked_one
     assert load.header["model"] == graph.name and load.header["words"] == len(load.words)
     program = compile_graph(graph, ArrayParams(rows=4, cols=4))
     assert (load.words == load_stream(program, loaded.envelope)).all()
+    # the same Verilog again is left untouched, so that the simulators' compiled models of it stay current
+    stamp = (tmp_path / "loaded" / "accelerator.v").stat().st_mtime_ns
+    again = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path / "loaded", board="ulx3s")
+    assert (tmp_path / "loaded" / "accelerator.v").stat().st_mtime_ns == stamp and again.files == loaded.files
 
 
 def test_sram_cap_and_unknown_board_are_refused_with_numbers(graph, tmp_path):

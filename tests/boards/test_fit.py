@@ -47,6 +47,6 @@ def test_a_design_too_big_for_the_board_is_refused_with_needed_and_available(sma
 
 
 def test_build_records_the_estimate_and_the_board(small_graph, tmp_path):
-    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker")
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker", bake_weights=True)
     assert manifest.board == "icebreaker" and manifest.clock_mhz == 24.0  # the PLL clock, not the 12 MHz oscillator
     assert manifest.fit_estimate.block_ram_blocks <= 30 and manifest.fit_estimate.dsps == 4

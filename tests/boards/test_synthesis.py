@@ -18,7 +18,8 @@ from firebrick.hw.params import ArrayParams
 def test_synthesis_puts_the_array_in_dsps_and_the_memories_in_block_ram(small_graph, medium_graph, tmp_path, board_name):
     board = load_board(board_name)
     graph = small_graph if board_name == "icebreaker" else medium_graph  # the iCE40UP5K has 15 KiB of block RAM
-    manifest = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    # the iCEBreaker runs a standalone bitstream: baked (a loaded program memory, 564 bits wide, would take 36 of its 30 block RAMs)
+    manifest = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path, board=board, bake_weights=board_name == "icebreaker")
     assert any(m.depth * m.width >= board.resources.block_ram.bits_per_block for m in manifest.memories)
     report = synthesize(load_build(tmp_path), board)
     used = {name: r["used"] for name, r in report["resources"].items()}
@@ -103,7 +104,7 @@ def test_build_command_with_synthesis_reports_resources(small_graph, tmp_path, c
 
     save_graph(small_graph, tmp_path / "small.fbg")
     out = tmp_path / "build"
-    assert main(["build", str(tmp_path / "small.fbg"), "--board", "icebreaker", "--rows", "2", "--cols", "2", "-o", str(out), "--synth", "--json"]) == 0
+    assert main(["build", str(tmp_path / "small.fbg"), "--board", "icebreaker", "--rows", "2", "--cols", "2", "-o", str(out), "--synth", "--bake-weights", "--json"]) == 0
     manifest = json.loads(capsys.readouterr().out)
     synth = manifest["implementation"]["synthesis"]
     assert synth["command"] == "synth_ice40" and synth["resources"]["dsps"]["used"] >= 4 and synth["fits"]

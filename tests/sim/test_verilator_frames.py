@@ -100,7 +100,7 @@ def test_a_difference_is_reported_by_layer_channel_and_pixel(default_build, tmp_
 def test_waves_are_written_on_request(small_graph, tmp_path):
     import numpy as np
 
-    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker")
+    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker", bake_weights=True)  # a standalone-bitstream board
     images = np.random.default_rng(0).random((1, 1, 8, 8)).astype(np.float32)
     report = simulate_build(tmp_path, images, check_layers=1, waves=True)
     assert report["bit_exact"], report["first_mismatch"]
