@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from amaranth.back import rtlil, verilog
@@ -30,39 +31,29 @@ class VerilogText:
         return self.text.count("\n")
 
 
-def drop_uninitialised_fills(rtlil_text: str) -> str:
-    """The RTLIL without the `$meminit_v2` cells of memories marked UNINITIALISED.
+@contextmanager
+def no_fills_for_uninitialised_memories():
+    """While active, Amaranth's RTLIL emitter writes no `$meminit_v2` cell for memories marked UNINITIALISED.
 
-    Amaranth gives every memory an initialiser, all zeros when it has no
-    contents; written out, the activation banks' zero fills were 89 % of a large
-    network's Verilog. A bank the design writes before it reads needs none (the
-    Icarus frame test, where unwritten words read as X, holds the design to it).
+    Amaranth gives every memory an initialiser, all zeros when it has no contents;
+    written out, the zero fills were 89 % of a large network's Verilog, and
+    building them bit by bit 70 % of its generation time. A memory the design
+    writes before it reads (the activation banks, every memory the loader fills)
+    needs none: the Icarus frame test, where unwritten words read as X, holds the
+    design to it. (A patch of the pinned Amaranth's emitter, undone on exit.)
     """
-    lines = rtlil_text.splitlines()
-    marked: set[tuple[str, str]] = set()
-    module = ""
-    for index, line in enumerate(lines):
-        if line.startswith("module "):
-            module = line.split()[1]
-        elif line.strip().startswith("memory ") and index and lines[index - 1].strip().startswith(f"attribute \\{UNINITIALISED} "):
-            marked.add((module, line.split()[-1]))
-    out: list[str] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if line.startswith("module "):
-            module = line.split()[1]
-        if line.strip().startswith("cell $meminit_v2 "):
-            end = next(i for i in range(index, len(lines)) if lines[i].strip() == "end")
-            memid = next(l.split(None, 2)[2] for l in lines[index:end] if l.strip().startswith("parameter \\MEMID "))
-            if (module, memid.strip('"').replace("\\\\", "\\")) in marked:
-                while out and out[-1].strip().startswith("attribute "):  # the cell's own attributes
-                    out.pop()
-                index = end + 1
-                continue
-        out.append(line)
-        index += 1
-    return "\n".join(out) + "\n"
+    emitter = rtlil.ModuleEmitter
+    original = emitter.emit_memory
+
+    def emit_memory(self, cell_idx, cell):
+        if UNINITIALISED not in cell.attributes:
+            original(self, cell_idx, cell)
+
+    emitter.emit_memory = emit_memory
+    try:
+        yield
+    finally:
+        emitter.emit_memory = original
 
 
 def component_verilog(component: wiring.Component, name: str) -> str:
@@ -74,9 +65,9 @@ def component_verilog(component: wiring.Component, name: str) -> str:
             value = value.as_value() if isinstance(value, ValueCastable) else value
             if isinstance(value, Value):
                 ports["__".join(map(str, path))] = (value, PortDirection.Input if member.flow == wiring.In else PortDirection.Output)
-        rtlil_text, _ = rtlil.convert_fragment(Fragment.get(component, None), ports, name, emit_src=False)
-        # Amaranth's own RTLIL -> Verilog step (amaranth is pinned), on the RTLIL without the zero fills
-        return verilog._convert_rtlil_text(drop_uninitialised_fills(rtlil_text))
+        with no_fills_for_uninitialised_memories():
+            rtlil_text, _ = rtlil.convert_fragment(Fragment.get(component, None), ports, name, emit_src=False)
+        return verilog._convert_rtlil_text(rtlil_text)  # Amaranth's own RTLIL -> Verilog step (amaranth is pinned)
 
 
 def accelerator_verilog(program: Program, *, loadable: bool = True) -> VerilogText:
