@@ -174,8 +174,10 @@ def cmd_build(args: argparse.Namespace) -> None:
     check_output_folder(args.output)
     graph = load_graph(args.graph)
     params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
+    # a bitstream's top (accelerator + UART) runs standalone: its weights are baked, and so is the Verilog synthesised
+    bake = args.bake_weights or args.place_route or args.bitstream
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words,
-                                 bake_weights=args.bake_weights)
+                                 bake_weights=bake)
     for note in manifest.notes:
         print(f"firebrick build: warning: {note}", file=sys.stderr)
     rows = [[l.node, l.kind, l.macs, l.cycles, f"{l.utilization(params):.1%}"] for l in manifest.layers]
@@ -189,8 +191,8 @@ def cmd_build(args: argparse.Namespace) -> None:
            f", no memory contents), {args.output}/{manifest.load_file} (the load stream, {manifest.envelope.describe()})")
         + f" and {args.output}/manifest.json"
     )
-    if (args.place_route or args.bitstream) and manifest.load_file is not None:
-        text += "\nthe bitstream's top (accelerator + UART) has the weights baked in: it runs standalone on the board"
+    if bake and not args.bake_weights:
+        text += "\nweights baked in: the bitstream's top (accelerator + UART) runs standalone on the board"
     if implementing:
         from firebrick.cli.board_commands import implement, implementation_text
 

@@ -5,7 +5,8 @@ image, one step per conv (concat is free: its inputs write at channel
 offsets), bypass adds, and the final global average pool that streams the
 class scores out. Weights are packed one word per reduction step and channel
 tile (row r of the word feeds array row r), biases one word per channel tile;
-both are baked into the design as memory initial contents.
+both reach the memories through the load stream (load_format.py), or as
+their initial contents in a baked design.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class LoadError(enum.Enum, shape=3):
     MAGIC = 1
     #: the load was made for another envelope
     ENVELOPE = 2
-    #: a section has more words than its memory
+    #: a section has more words than its memory (or the program none)
     CAPACITY = 3
     #: the trailer does not match the words
     CHECKSUM = 4
@@ -147,7 +147,8 @@ class Loader(wiring.Component):
                             fail(LoadError.ENVELOPE)
                     for index, name in enumerate(SECTIONS):
                         with m.Elif(header_index == 2 + index):
-                            with m.If(beat.data > env.capacity[name]):
+                            too_many = beat.data > env.capacity[name]
+                            with m.If(too_many | (beat.data == 0) if name == "steps" else too_many):  # a program has a step
                                 fail(LoadError.CAPACITY)
                             with m.Else():
                                 m.d.sync += counts[index].eq(beat.data)

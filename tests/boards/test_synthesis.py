@@ -64,7 +64,7 @@ def test_place_and_route_at_a_pll_clock_gives_fmax_and_a_bitstream_on_the_icebre
     from firebrick.boards.place_route import place_and_route
 
     board = load_board("icebreaker")
-    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board, bake_weights=True)
     result = place_and_route(load_build(tmp_path), board, clock_mhz=24.0, bitstream=True)
     # the 12 MHz oscillator through the SB_PLL40_PAD: DIVF 63, DIVQ 5 makes 24 MHz
     assert result["clock_mhz"] == 24.0 and result["oscillator_mhz"] == 12.0 and result["pll"]["DIVF"] == 63
@@ -86,7 +86,7 @@ def test_without_a_clock_place_and_route_searches_for_the_fastest_one_it_meets(s
     from firebrick.boards.place_route import CLOCK_MARGIN, place_and_route
 
     board = load_board("icebreaker")
-    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board)
+    build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board=board, bake_weights=True)
     result = place_and_route(load_build(tmp_path), board, bitstream=False)
     runs = result["runs"]
     # the first run at the board file's clock; the 2x2 design is faster than that, so at least one more run

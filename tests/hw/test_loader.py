@@ -100,6 +100,7 @@ def resealed(words):
     (lambda w: marked(corrupt(w, 0)), LoadError.MAGIC),
     (lambda w: marked(resealed(corrupt(w, 1))), LoadError.ENVELOPE),
     (lambda w: marked(resealed(corrupt(w, 3, 6))), LoadError.CAPACITY),  # 6 weight words for a memory of 5
+    (lambda w: marked(resealed(corrupt(w, 2, 0))), LoadError.CAPACITY),  # a program without steps
     (lambda w: marked(corrupt(w, 20)), LoadError.CHECKSUM),  # one bit of a weight
     (lambda w: marked(corrupt(w, len(w) - 1)), LoadError.CHECKSUM),  # the trailer itself
     (lambda w: marked(w[:-5]), LoadError.LENGTH),  # `last` early: a truncated load
