@@ -62,7 +62,7 @@ class Accelerator(wiring.Component):
     def __init__(self, program: Program, *, dsp_multipliers: bool = False, loadable: bool = False) -> None:
         """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs).
         `loadable`: memories without contents, filled through the `load` stream."""
-        self.program, self.dsp_multipliers, self.loadable = program, dsp_multipliers, loadable
+        self.program, self.dsp_multipliers = program, dsp_multipliers
         p, w = program.params, program.widths
         self.params = p
         #: what the memories hold (a load must be made for it); None when baked

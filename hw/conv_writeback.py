@@ -60,7 +60,7 @@ class ConvWriteback(wiring.Component):
         value = signed(params.lane_act_bits + 1)
         low, high = requant_shift_range(params)
         loading = {} if bias_depth is None else {
-            "bias_write": In(memory_write(max((bias_depth - 1).bit_length(), 1), rows * params.acc_bits))}
+            "bias_write": In(memory_write(bias_depth, rows * params.acc_bits))}
         super().__init__({
             **loading,
             # tile records, pushed when a tile's issue ends

@@ -38,13 +38,18 @@ class LoadError(enum.Enum, shape=3):
     LENGTH = 5
 
 
-def memory_write(address_bits: int, data_bits: int) -> wiring.Signature:
-    """A memory's write port, as its writer drives it."""
-    return wiring.Signature({"addr": Out(unsigned(max(address_bits, 1))), "data": Out(unsigned(data_bits)), "en": Out(1)})
+#: at most this many cycles from the handshake of a load's last word (at the accelerator's port, through its
+#: register stage) until `loaded` and `error` show the outcome
+LOAD_OUTCOME_CYCLES = 4
 
 
-def _address_bits(depth: int) -> int:
+def address_bits(depth: int) -> int:
     return max((depth - 1).bit_length(), 1)
+
+
+def memory_write(depth: int, data_bits: int) -> wiring.Signature:
+    """The write port of a memory `depth` words deep, as its writer drives it."""
+    return wiring.Signature({"addr": Out(unsigned(address_bits(depth))), "data": Out(unsigned(data_bits)), "en": Out(1)})
 
 
 class Loader(wiring.Component):
@@ -61,7 +66,7 @@ class Loader(wiring.Component):
         }
         for name in SECTIONS:
             if capacity[name]:
-                members[name] = Out(memory_write(_address_bits(capacity[name]), envelope.word_bits[name]))
+                members[name] = Out(memory_write(capacity[name], envelope.word_bits[name]))
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:
@@ -84,7 +89,7 @@ class Loader(wiring.Component):
         part = Signal(range(most_beats))
         buffer = Signal(most_beats * LOAD_WORD_BITS)
         shifted = Cat(buffer[LOAD_WORD_BITS:], beat.data)  # the buffer with this beat at the top
-        write_addr = Signal(max(_address_bits(env.capacity[name]) for name in sections))
+        write_addr = Signal(max(address_bits(env.capacity[name]) for name in sections))
         write_en = Signal(len(SECTIONS))
         last_step = Signal.like(self.last_step)
         m.d.sync += write_en.eq(0)

@@ -19,9 +19,8 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.block_ram import UNINITIALISED
-from firebrick.hw.loader import memory_write
-
 from firebrick.hw.latency import CONTROL_LATENCY, prefetch_cycles
+from firebrick.hw.loader import memory_write
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths, Step, encode_step, step_layout
 
@@ -43,7 +42,7 @@ class Sequencer(wiring.Component):
             "ready": Out(1),
         }
         if capacity is not None:
-            members.update(program=In(memory_write(max((depth - 1).bit_length(), 1), layout.size)),
+            members.update(program=In(memory_write(depth, layout.size)),
                            last_step=In(range(depth)))
         super().__init__(members)
 

@@ -47,10 +47,6 @@ def chunk_words(word_bits: int) -> int:
     return next((depth for width, depth in RAMB36_DEPTH.items() if word_bits <= width), RAMB36_DEPTH[72])
 
 
-def _bits(depth: int) -> int:
-    return max((depth - 1).bit_length(), 1)
-
-
 class WeightPath(wiring.Component):
     def __init__(self, params: ArrayParams, widths: ProgramWidths, *, weights: np.ndarray,
                  codebook_bits: int | None = None, codebooks: np.ndarray | None = None,
@@ -69,9 +65,9 @@ class WeightPath(wiring.Component):
             "w": Out(data.ArrayLayout(signed(params.weight_bits), rows)),
         }
         if loaded is not None:
-            members["weight_write"] = In(memory_write(_bits(loaded["weights"]), rows * stored_bits))
+            members["weight_write"] = In(memory_write(loaded["weights"], rows * stored_bits))
             if codebook_bits:
-                members["codebook_write"] = In(memory_write(_bits(loaded["codebooks"]), params.weight_bits))
+                members["codebook_write"] = In(memory_write(loaded["codebooks"], params.weight_bits))
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:

@@ -18,7 +18,7 @@ from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.activity_counters import Counters
 from firebrick.hw.compiler import Program
 from firebrick.hw.load_format import load_stream
-from firebrick.hw.loader import LoadError
+from firebrick.hw.loader import LOAD_OUTCOME_CYCLES, LoadError
 from firebrick.hw.packing import image_beats, unpack_lane
 from firebrick.hw.program import StepKind
 
@@ -33,8 +33,8 @@ class FrameResult:
     overrun: bool = False
     #: per finished step: (its node, the cycle its last activation write was presented or None, the cycle it ended)
     step_ends: list[tuple[str, int | None, int]] = field(default_factory=list)
-    #: cycles the load took (loadable designs)
-    load_cycles: int | None = None
+    #: words of the load streamed before the frame (loadable designs)
+    load_words: int | None = None
     #: whether an image beat offered before the first load was taken (it must not be)
     image_taken_before_load: bool = False
 
@@ -74,19 +74,16 @@ def run_frames(jobs: list[tuple[Program, np.ndarray]], *, max_cycles: int = 5_00
 
     async def load(ctx, program: Program, result: FrameResult):
         words = load_stream(program, dut.envelope)
-        began = 0
         for i, word in enumerate(words):
             ctx.set(dut.load.payload, {"data": int(word), "last": int(i == len(words) - 1)})
             ctx.set(dut.load.valid, 1)
             await ctx.tick().until(dut.load.ready)
-            began += 1
         ctx.set(dut.load.valid, 0)
-        for _ in range(4):  # through the port's register stage and the loader's last write
-            await ctx.tick()
+        await ctx.tick().repeat(LOAD_OUTCOME_CYCLES)
         error = LoadError(ctx.get(dut.load_error))
         if not ctx.get(dut.loaded) or error != LoadError.NONE:
             raise LoadFailed(f"the load of {len(words)} words did not pass: error {error.name}")
-        result.load_cycles = began + 4
+        result.load_words = len(words)
 
     async def frame(ctx, program: Program, image: np.ndarray, result: FrameResult):
         shapes = {s.node: (s.out_channels, s.out.pixels // s.out.width, s.out.width)

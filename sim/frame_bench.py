@@ -21,6 +21,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
 
+from firebrick.hw.loader import LOAD_OUTCOME_CYCLES
 from firebrick.hw.packing import pack_lanes, unpack_lane
 from firebrick.sim.compare import first_mismatch
 
@@ -33,44 +34,32 @@ def _high(signal) -> bool:
     return value.is_resolvable and int(value) == 1
 
 
-async def _send_image(dut, beats: np.ndarray, lane_bits: int, patience: int) -> bool:
-    """Stream the beats; False if the design stops taking them for `patience` cycles."""
-    for beat in beats:
-        dut.image__payload.value = pack_lanes(beat, lane_bits)
-        dut.image__valid.value = 1
-        await ReadOnly()
-        waited = 0
-        while not _high(dut.image__ready):
-            waited += 1
-            if waited > patience:
-                return False
-            await RisingEdge(dut.clk)
-            await ReadOnly()
-        await RisingEdge(dut.clk)
-    dut.image__valid.value = 0
-    return True
-
-
-async def _send_load(dut, words: np.ndarray, patience: int) -> int | None:
-    """Stream the load words (the last one marked); the cycles it took, or None if the port stopped taking them."""
+async def _send(dut, port: str, payloads, patience: int) -> int | None:
+    """Stream `payloads` through the valid/ready port `port`; the cycles it took, or None if the design stopped
+    taking beats for `patience` cycles."""
+    payload, valid, ready = (getattr(dut, f"{port}__{name}") for name in ("payload", "valid", "ready"))
     cycles = 0
-    last = len(words) - 1
-    for i, word in enumerate(words):
-        dut.load__payload.value = int(word) | ((i == last) << 32)  # LoadBeat: data, then last
-        dut.load__valid.value = 1
+    for value in payloads:
+        payload.value = value
+        valid.value = 1
         await ReadOnly()
         waited = 0
-        while not _high(dut.load__ready):
+        while not _high(ready):
             waited += 1
             if waited > patience:
                 return None
             await RisingEdge(dut.clk)
             await ReadOnly()
-            cycles += 1
         await RisingEdge(dut.clk)
-        cycles += 1
-    dut.load__valid.value = 0
+        cycles += waited + 1
+    valid.value = 0
     return cycles
+
+
+def _load_beats(words: np.ndarray):
+    """The load words as `LoadBeat` payloads: the data, then `last` (bit 32) on the final word."""
+    last = len(words) - 1
+    return (int(word) | ((i == last) << 32) for i, word in enumerate(words))
 
 
 async def _collect_scores(dut, scores: list[int], bits: int) -> None:
@@ -146,8 +135,8 @@ async def frames(dut):
     results = []
     load = None
     if loading:
-        cycles = await _send_load(dut, spec["load"], meta["watchdog_cycles"])
-        await ClockCycles(dut.clk, 4)  # through the port's register stage and the loader's last write
+        cycles = await _send(dut, "load", _load_beats(spec["load"]), meta["watchdog_cycles"])
+        await ClockCycles(dut.clk, LOAD_OUTCOME_CYCLES)
         await ReadOnly()
         load = {"words": int(len(spec["load"])), "cycles": cycles, "loaded": _high(dut.loaded),
                 "error": int(dut.load_error.value) if dut.load_error.value.is_resolvable else -1}
@@ -159,7 +148,8 @@ async def frames(dut):
         scores: list[int] = []
         monitor = cocotb.start_soon(_collect_scores(dut, scores, score_bits))
         record = {"frame": frame, "mismatch": None, "hung": None}
-        if not await _send_image(dut, spec["beats"][frame], lane_bits, meta["watchdog_cycles"]):
+        beats = (pack_lanes(beat, lane_bits) for beat in spec["beats"][frame])
+        if await _send(dut, "image", beats, meta["watchdog_cycles"]) is None:
             record["hung"] = {"step": 0, "step_node": "image input (image.ready stayed low)"}
             monitor.cancel()
             record.update(counters={}, scores=[], layers_checked=[])

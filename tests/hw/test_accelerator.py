@@ -163,5 +163,5 @@ def test_two_models_loaded_one_after_the_other_run_bit_exact_and_no_frame_runs_b
         mismatch = first_mismatch({k: v[0] for k, v in golden.items()}, result.layers, graph.nodes())
         assert mismatch is None, str(mismatch)
         assert result.scores == golden[graph.output].ravel().tolist()
-        assert result.load_cycles and result.counters["cycles"] == sum(s.cycles for s in first.schedule)
+        assert result.load_words and result.counters["cycles"] == sum(s.cycles for s in first.schedule)
     assert results[0].scores != results[1].scores
