@@ -19,7 +19,9 @@ from firebrick.atomic import write_atomic
 from firebrick.progress import stage
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
 from firebrick.boards.fit import check_fit as check_board_fit
-from firebrick.boards.manifest import GRAPH, MANIFEST, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest
+from firebrick.boards.manifest import (
+    GRAPH, MANIFEST, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, portable_board_file,
+)
 from firebrick.hw.compiler import Program, compile_graph
 from firebrick.hw.load_format import LOAD_FILE, program_envelope, write_load_file
 from firebrick.hw.memories import program_memories
@@ -85,7 +87,7 @@ def build_accelerator(
         write_load_file(output / LOAD_FILE, program, envelope, model=graph.name, graph_sha256=file_digest(output / GRAPH))
     source = graph.op(graph.input)
     manifest = BuildManifest(
-        model=graph.name, board=board.name, board_file=board.source, clock_mhz=board.clock_mhz,
+        model=graph.name, board=board.name, board_file=portable_board_file(board.source, output), clock_mhz=board.clock_mhz,
         clock_basis=board.clock_basis,
         params=params, codebook_bits=program.codebook_bits, memories=tuple(memories), fit_estimate=fit,
         image=ImagePort(params.cols, params.lane_act_bits, tuple(source.shape), str(source.fmt)),

@@ -24,6 +24,7 @@ from typing import Any
 
 import firebrick
 from firebrick.atomic import write_json_atomic
+from firebrick.boards.board import BOARDS_DIR
 from firebrick.boards.fit import FitEstimate
 from firebrick.errors import FirebrickError
 from firebrick.hw.compiler import Program, compile_graph
@@ -40,6 +41,18 @@ MANIFEST = "manifest.json"
 VERILOG = "accelerator.v"
 GRAPH = "model.fbg"
 BUILD_FILES = (VERILOG, MANIFEST, GRAPH)
+#: how `board_file` names a board file that comes with firebrick
+BUILTIN_BOARD_PREFIX = "firebrick/boards/"
+
+
+def portable_board_file(source: str | os.PathLike, build_dir: str | os.PathLike) -> str:
+    """`board_file` for the manifest: built-in boards by their package path, a user's file relative to the build folder."""
+    if not source:
+        return ""
+    path = Path(source).resolve()
+    if path.parent == BOARDS_DIR.resolve():
+        return BUILTIN_BOARD_PREFIX + path.name
+    return os.path.relpath(path, Path(build_dir).resolve())
 
 
 class BuildDirError(FirebrickError):
@@ -74,7 +87,8 @@ class VerilogInfo:
 class BuildManifest:
     model: str
     board: str
-    #: the board file the build was made for
+    #: the board file the build was made for: `firebrick/boards/NAME.yaml` for a built-in board (inside the
+    #: installed package), else its path relative to the build folder, so a build folder can be moved or shared
     board_file: str
     #: the clock frames/s, latency and energy are reported at: the board file's, or the one place-and-route met
     clock_mhz: float
@@ -102,6 +116,14 @@ class BuildManifest:
     load_file: str | None = None
     firebrick_version: str = firebrick.__version__
     version: int = MANIFEST_VERSION
+
+    def board_path(self, build_dir: str | os.PathLike) -> Path | None:
+        """The board file this build was made for, if it is still there (`board_file` resolved)."""
+        if self.board_file.startswith(BUILTIN_BOARD_PREFIX):
+            path = BOARDS_DIR / self.board_file[len(BUILTIN_BOARD_PREFIX):]
+        else:
+            path = Path(os.path.normpath(Path(build_dir) / self.board_file))
+        return path if self.board_file and path.is_file() else None
 
     @property
     def loading(self) -> str:

@@ -65,10 +65,10 @@ def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int
     write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
-def _energy_board(manifest: BuildManifest, override: str | None):
+def _energy_board(manifest: BuildManifest, build_dir: Path, override: str | None):
     if override is not None:
         return load_board(override)
-    return load_board(manifest.board_file if manifest.board_file and Path(manifest.board_file).exists() else manifest.board)
+    return load_board(manifest.board_path(build_dir) or manifest.board)
 
 
 def simulate_build(
@@ -134,7 +134,7 @@ def simulate_build(
         "counters": frames[0]["counters"],
         "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
     }
-    energy = frame_energy(frames[0]["counters"], list(manifest.memories), clock, _energy_board(manifest, energy_board).energy)
+    energy = frame_energy(frames[0]["counters"], list(manifest.memories), clock, _energy_board(manifest, Path(build_dir), energy_board).energy)
     report.update(energy_uj_per_frame=energy["energy_uj_per_frame"], energy_breakdown_uj=energy["breakdown_uj"],
                   energy_table=energy["table"]["name"])
     title = (f"{graph.name} on {manifest.board} ({params.rows}x{params.cols}, {clock:g} MHz)\n"

@@ -41,6 +41,21 @@ def test_build_writes_verilog_and_a_manifest(graph, tmp_path):
     assert on_disk["frames_per_second"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / on_disk["cycles_per_frame"])
     assert [layer["node"] for layer in on_disk["layers"]][:2] == ["input", "conv1"]
     assert on_disk["io"]["image"] == {"lanes": 4, "lane_bits": 9, "shape": [1, 8, 8], "format": "u8.8"}
+    assert on_disk["board_file"] == "firebrick/boards/ulx3s.yaml"  # the package's file, not this machine's path
+    assert str(manifest.board_path(tmp_path)) == load_board("ulx3s").source
+
+
+def test_a_user_board_file_is_named_relative_to_the_build_folder_which_can_move(graph, tmp_path):
+    import shutil
+
+    (tmp_path / "a" / "my_boards").mkdir(parents=True)
+    (tmp_path / "a" / "my_boards" / "my_ecp5.yaml").write_text("extends: ulx3s\nclock_mhz: 40\n")
+    manifest = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path / "a" / "out" / "build",
+                                 board=str(tmp_path / "a" / "my_boards" / "my_ecp5.yaml"), bake_weights=True)
+    assert manifest.board_file == "../../my_boards/my_ecp5.yaml"
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the project folder moved (or cloned) elsewhere
+    moved = tmp_path / "b" / "out" / "build"
+    assert load_build(moved).manifest.board_path(moved) == tmp_path / "b" / "my_boards" / "my_ecp5.yaml"
 
 
 def test_a_run_time_build_carries_no_memory_contents_and_a_load_file_a_baked_one_the_reverse(graph, tmp_path):
