@@ -57,17 +57,18 @@ def _quant_text(report: dict, output: str) -> str:
 def cmd_quantize(args: argparse.Namespace) -> None:
     from firebrick.outputs import check_output_file
     from firebrick.quant.fbg import save_graph
-    from firebrick.quant.pipeline import quantize_checkpoint, quantize_onnx
+    from firebrick.quant.pipeline import MODEL_FILE_KINDS, quantize_checkpoint, quantize_model_file
 
     output = check_output_file(args.output or Path(args.checkpoint).with_suffix(".fbg"))
     options = dict(calibration_images=args.calibration, finetune_epochs=args.finetune, progress=False if args.no_progress else None)
-    if Path(args.checkpoint).suffix.lower() == ".onnx":  # the user's own model: nothing records its dataset
+    kind = MODEL_FILE_KINDS.get(Path(args.checkpoint).suffix.lower())
+    if kind is not None:  # the user's own model: nothing records its dataset
         if args.dataset is None:
-            raise FirebrickError(f"{args.checkpoint} is an ONNX model: name the data to calibrate and evaluate it on with "
+            raise FirebrickError(f"{args.checkpoint} is your own model ({kind}): name the data to calibrate and evaluate it on with "
                                  "--dataset (digits, mnist or an image folder with one sub-folder per class)")
         if not Path(args.checkpoint).is_file():
-            raise FirebrickError(f"ONNX model {args.checkpoint} does not exist")
-        graph, report = quantize_onnx(args.checkpoint, _quant_config(args), dataset_name=args.dataset, **options)
+            raise FirebrickError(f"{kind} model {args.checkpoint} does not exist")
+        graph, report = quantize_model_file(args.checkpoint, _quant_config(args), dataset_name=args.dataset, **options)
     else:
         graph, report = quantize_checkpoint(args.checkpoint, _quant_config(args), dataset_name=args.dataset, **options)
     save_graph(graph, output)
@@ -109,16 +110,23 @@ def _estimate_graph(args: argparse.Namespace):
     """The graph to price: a graph file as it is; a zoo name or a checkpoint's network with seeded random weights."""
     from firebrick.cli.model_commands import resolve_spec
     from firebrick.quant.fbg import load_graph
-    from firebrick.quant.pipeline import random_weight_graph
+    from firebrick.quant.pipeline import MODEL_FILE_KINDS, calibrated_on_random_images, lower_model_file, random_weight_graph
+    from firebrick.quant.passes import canonicalize
     from firebrick.quant.quantize import QuantConfig
 
+    config = QuantConfig(weight_bits=args.bits, activation_bits=args.bits, codebook_bits=args.codebook_bits)
     if args.model.endswith(".fbg"):
         if args.input is not None or args.codebook_bits is not None:
             raise FirebrickError("--input and --codebook-bits apply to a zoo name or a checkpoint; a graph file is priced as it is")
         return load_graph(args.model), "graph file"
+    if Path(args.model).suffix.lower() in MODEL_FILE_KINDS:  # a user's ONNX / torch.export model: its own weights
+        if args.input is not None:
+            raise FirebrickError(f"--input does not apply to {args.model}: its input size is the one it was exported with")
+        if not Path(args.model).is_file():
+            raise FirebrickError(f"{MODEL_FILE_KINDS[Path(args.model).suffix.lower()]} model {args.model} does not exist")
+        return calibrated_on_random_images(canonicalize(lower_model_file(args.model)), config), "model file, calibrated on random images"
     spec, from_checkpoint = resolve_spec(args.model, args.input)
     what = "checkpoint's network, seeded random weights" if from_checkpoint else "seeded random weights"
-    config = QuantConfig(weight_bits=args.bits, activation_bits=args.bits, codebook_bits=args.codebook_bits)
     return random_weight_graph(spec, config), what
 
 

@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("quantize", help="quantize a checkpoint to a dataflow graph of integer ops (.fbg)")
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint from `firebrick train`, or your own model as ONNX "
-                                                            "(MODEL.onnx, e.g. from torch.onnx.export; needs --dataset)")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint from `firebrick train`, or your own model: MODEL.onnx "
+                                                            "(torch.onnx.export) or MODEL.pt2 (torch.export.save); needs --dataset")
     p.add_argument("--bits", type=int, default=8, help="weight and activation bit width (default 8; 2..16)")
     p.add_argument("--weight-bits", type=int, help="weight bit width (default --bits)")
     p.add_argument("--act-bits", type=int, help="activation bit width (default --bits)")
@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("estimate", help="what-if without Verilog: cycles, frames/s, utilisation, energy, memory and fit "
                                          "of a model on a board and array (seconds)")
-    p.add_argument("model", metavar="MODEL", help="a zoo name, a checkpoint, or a graph file (.fbg)")
+    p.add_argument("model", metavar="MODEL", help="a zoo name, a checkpoint, a graph file (.fbg), or your own model "
+                                                 "(.onnx, .pt2)")
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"a board name or a board YAML file (default {DEFAULT_BOARD})")
     p.add_argument("--rows", type=int, default=8, help="array rows (default 8)")
     p.add_argument("--cols", type=int, default=8, help="array columns, a power of two (default 8)")

@@ -40,12 +40,16 @@ def _attrs(node) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+#: the torch front ends' names for a function called in the model's own forward (no module scope)
+_TOP_LEVEL_NAMES = {"ReduceMean": "pool", "GlobalAveragePool": "pool", "AveragePool": "pool", "Relu": "relu"}
+
+
 def _layer_name(node, suffix: str | None = None) -> str:
     path = node.name.strip("/").split("/")
     scope = layer_display_name(".".join(path[:-1])) if len(path) > 1 else ""
     if suffix:
         return f"{scope}.{suffix}" if scope else suffix
-    return scope or node.name or node.op_type.lower()
+    return scope or _TOP_LEVEL_NAMES.get(node.op_type) or node.name or node.op_type.lower()
 
 
 def lower_onnx(source: str | os.PathLike, name: str | None = None) -> Graph:

@@ -52,22 +52,31 @@ def _pair_square(value, layer: str, what: str) -> int:
     return int(a)
 
 
-def conv_from_torch(module: nn.Conv2d, layer: str) -> Conv:
-    if module.groups != 1:
-        raise UnsupportedLayerError(f"layer '{layer}': grouped convolution (groups={module.groups}); the systolic array runs dense convolutions only, use groups=1")
-    if tuple(module.dilation) != (1, 1):
-        raise UnsupportedLayerError(f"layer '{layer}': dilation {tuple(module.dilation)}; use dilation 1 (a larger receptive field comes from stride-2 convs)")
-    if module.padding_mode != "zeros" or isinstance(module.padding, str):
-        raise UnsupportedLayerError(f"layer '{layer}': padding {module.padding!r}/{module.padding_mode}; use integer zero padding")
-    kernel = _pair_square(module.kernel_size, layer, "kernel")
+def checked_conv(layer: str, weight: np.ndarray, bias: np.ndarray | None, kernel, stride, padding, dilation=1,
+                 groups: int = 1) -> Conv:
+    """A Conv the array runs (1x1/3x3, stride 1/2, square zero padding, dense), or the refusal naming the fix."""
+    if groups != 1:
+        raise UnsupportedLayerError(f"layer '{layer}': grouped convolution (groups={groups}); the systolic array runs dense convolutions only, use groups=1")
+    if _pair_square(dilation, layer, "dilation") != 1:
+        raise UnsupportedLayerError(f"layer '{layer}': dilation {dilation}; use dilation 1 (a larger receptive field comes from stride-2 convs)")
+    if isinstance(padding, str):
+        raise UnsupportedLayerError(f"layer '{layer}': padding {padding!r}; use integer zero padding")
+    kernel = _pair_square(kernel, layer, "kernel")
     if kernel not in (1, 3):
         raise UnsupportedLayerError(f"layer '{layer}': {kernel}x{kernel} kernel; the accelerator runs 1x1 and 3x3 kernels, replace it by 3x3 (as SqueezeNet v1.1 did with v1.0's 7x7)")
-    stride = _pair_square(module.stride, layer, "stride")
+    stride = _pair_square(stride, layer, "stride")
     if stride not in (1, 2):
         raise UnsupportedLayerError(f"layer '{layer}': stride {stride}; use stride 1 or 2")
-    padding = _pair_square(module.padding, layer, "padding")
-    bias = _numpy(module.bias) if module.bias is not None else np.zeros(module.out_channels, np.float32)
-    return Conv(module.in_channels, module.out_channels, kernel, stride, padding, _numpy(module.weight), bias)
+    padding = _pair_square(padding, layer, "padding")
+    bias = bias if bias is not None else np.zeros(weight.shape[0], np.float32)
+    return Conv(weight.shape[1], weight.shape[0], kernel, stride, padding, weight, bias)
+
+
+def conv_from_torch(module: nn.Conv2d, layer: str) -> Conv:
+    if module.padding_mode != "zeros":
+        raise UnsupportedLayerError(f"layer '{layer}': padding mode {module.padding_mode!r}; use integer zero padding")
+    return checked_conv(layer, _numpy(module.weight), _numpy(module.bias) if module.bias is not None else None,
+                        module.kernel_size, module.stride, module.padding, module.dilation, module.groups)
 
 
 class _Lowering:

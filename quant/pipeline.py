@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,8 +130,26 @@ def quantize_checkpoint(
                              calibration_images=calibration_images, finetune_epochs=finetune_epochs, progress=progress)
 
 
-def quantize_onnx(
-    onnx_path: str | os.PathLike,
+#: the file types of a user's own model, by suffix: what wrote it
+MODEL_FILE_KINDS = {".onnx": "ONNX", ".pt2": "torch.export"}
+
+
+def lower_model_file(path: str | os.PathLike) -> Graph:
+    """The float graph of a user's own model file: ONNX (.onnx) or a torch.export program (.pt2)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".onnx":
+        from firebrick.quant.lower_onnx import lower_onnx
+
+        return lower_onnx(path)
+    if suffix == ".pt2":
+        from firebrick.quant.lower_export import lower_exported
+
+        return lower_exported(path)
+    raise FirebrickError(f"{path}: not a model file firebrick reads ({', '.join(MODEL_FILE_KINDS)})")
+
+
+def quantize_model_file(
+    model_path: str | os.PathLike,
     config: QuantConfig,
     *,
     dataset_name: str,
@@ -138,10 +157,10 @@ def quantize_onnx(
     finetune_epochs: int = 0,
     progress: bool | None = None,
 ) -> tuple[Graph, QuantReport]:
-    """A user's own model (ONNX, e.g. from torch.onnx.export): lowered, calibrated and evaluated on `dataset_name`."""
-    from firebrick.quant.lower_onnx import lower_onnx
-
-    graph = canonicalize(lower_onnx(onnx_path))
+    """A user's own model (ONNX from torch.onnx.export, or .pt2 from torch.export.save): lowered, calibrated and
+    evaluated on `dataset_name`."""
+    with stage(f"lowering {model_path} ({MODEL_FILE_KINDS.get(Path(model_path).suffix.lower(), '?')})"):
+        graph = canonicalize(lower_model_file(model_path))
     shape = input_shape(graph)
     dataset = load_dataset(dataset_name, channels=shape[0], size=shape[1])
     outputs = graph.op(graph.output).out_channels if isinstance(graph.op(graph.output), Conv) else None
@@ -149,7 +168,7 @@ def quantize_onnx(
         raise FirebrickError(f"{dataset.name} has {dataset.num_classes} classes but the model has {outputs} outputs; "
                              "use a dataset with the model's classes")
     graph.meta = {
-        "source": {"onnx": os.fspath(onnx_path), "model": graph.name},
+        "source": {Path(model_path).suffix.lower().lstrip("."): os.fspath(model_path), "model": graph.name},
         "dataset": dataset.describe(),
         "class_names": list(dataset.class_names),
     }
@@ -185,5 +204,10 @@ def random_weight_graph(spec: NetSpec, config: QuantConfig, *, seed: int = 0) ->
     """
     torch.manual_seed(seed)
     shape = (spec.input_channels, spec.input_size, spec.input_size)
-    graph = canonicalize(lower_torch(FireNet(spec).eval(), shape))
-    return quantize_graph(graph, calibrate(graph, torch.rand(8, *shape)), config)
+    return calibrated_on_random_images(canonicalize(lower_torch(FireNet(spec).eval(), shape)), config, seed=seed)
+
+
+def calibrated_on_random_images(graph: Graph, config: QuantConfig, *, seed: int = 0) -> Graph:
+    """A float graph quantized with ranges from 8 seeded random images: for figures that do not depend on accuracy."""
+    generator = torch.Generator().manual_seed(seed)
+    return quantize_graph(graph, calibrate(graph, torch.rand(8, *input_shape(graph), generator=generator)), config)

@@ -166,7 +166,7 @@ def test_help_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
-def test_your_own_model_as_onnx_quantizes_builds_and_estimates(capsys, tmp_path):
+def test_your_own_model_as_onnx_or_pt2_quantizes_builds_and_estimates(capsys, tmp_path):
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -194,7 +194,7 @@ def test_your_own_model_as_onnx_quantizes_builds_and_estimates(capsys, tmp_path)
     torch.onnx.export(model.eval(), (torch.zeros(1, 1, 8, 8),), str(tmp_path / "mine.onnx"), dynamo=False)
 
     assert main(["quantize", str(tmp_path / "mine.onnx")]) == 1
-    assert "is an ONNX model: name the data" in capsys.readouterr().err
+    assert "is your own model (ONNX): name the data" in capsys.readouterr().err
     document = run_json(capsys, "quantize", str(tmp_path / "mine.onnx"), "--dataset", "digits", "--no-progress")
     assert document["graph"] == str(tmp_path / "mine.fbg") and document["float_accuracy"] > 0.5
     assert abs(document["quant_accuracy"] - document["float_accuracy"]) < 0.05
@@ -202,3 +202,14 @@ def test_your_own_model_as_onnx_quantizes_builds_and_estimates(capsys, tmp_path)
     built = run_json(capsys, "build", str(tmp_path / "mine.fbg"), "--rows", "4", "--cols", "4", "-o", str(tmp_path / "build"))
     estimate = run_json(capsys, "estimate", str(tmp_path / "mine.fbg"), "--rows", "4", "--cols", "4")
     assert estimate["cycles"] == built["cycles_per_frame"] and estimate["fits"]
+
+    # the same model as a torch.export program: the same graph, so the same quantized accuracy and cycles
+    torch.export.save(torch.export.export(model.eval(), (torch.zeros(1, 1, 8, 8),)), str(tmp_path / "mine.pt2"))
+    assert main(["quantize", str(tmp_path / "mine.pt2")]) == 1
+    assert "is your own model (torch.export): name the data" in capsys.readouterr().err
+    exported = run_json(capsys, "quantize", str(tmp_path / "mine.pt2"), "--dataset", "digits", "--no-progress",
+                        "-o", str(tmp_path / "mine_pt2.fbg"))
+    assert (exported["float_accuracy"], exported["quant_accuracy"]) == (document["float_accuracy"], document["quant_accuracy"])
+    assert [layer["name"] for layer in exported["layers"]] == [layer["name"] for layer in document["layers"]]
+    from_file = run_json(capsys, "estimate", str(tmp_path / "mine.pt2"), "--rows", "4", "--cols", "4")
+    assert from_file["cycles"] == built["cycles_per_frame"] and from_file["weights"].startswith("model file")

@@ -1,0 +1,111 @@
+"""The torch.export (.pt2) front end yields the graph the torch.fx front end does, and refuses what they refuse."""
+
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from firebrick.models.design_space import generate
+from firebrick.models.firenet import FireNet
+from firebrick.models.zoo import TINY32
+from firebrick.quant.float_executor import logits
+from firebrick.quant.lower_export import lower_exported
+from firebrick.quant.lower_torch import UnsupportedLayerError, lower_torch
+from firebrick.quant.ops import Conv
+from firebrick.quant.passes import canonicalize
+
+
+def _save(model, shape, path):
+    torch.export.save(torch.export.export(model.eval(), (torch.zeros(1, *shape),)), str(path))
+    return path
+
+
+@pytest.mark.parametrize("bypass", ["none", "complex"])
+def test_export_and_fx_front_ends_agree(tmp_path, bypass):
+    torch.manual_seed(2)
+    model = FireNet(generate(TINY32.replace(hardware_ready=True, bypass=bypass))).eval()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+    from_fx = canonicalize(lower_torch(model, (1, 32, 32)))
+    from_pt2 = canonicalize(lower_exported(_save(model, (1, 32, 32), tmp_path / "m.pt2")))
+    assert from_pt2.nodes() == from_fx.nodes()  # the same layer names: the export records the module paths
+    for name in from_fx.nodes():
+        assert from_pt2.inputs(name) == from_fx.inputs(name)
+        a, b = from_fx.op(name), from_pt2.op(name)
+        assert type(a) is type(b)
+        if isinstance(a, Conv):
+            assert (a.kernel, a.stride, a.padding, a.relu) == (b.kernel, b.stride, b.padding, b.relu)
+            np.testing.assert_array_equal(a.weight, b.weight)
+            np.testing.assert_array_equal(a.bias, b.bias)
+    x = torch.rand(4, 1, 32, 32)
+    torch.testing.assert_close(logits(from_pt2, x), logits(from_fx, x))
+
+
+class _Head(nn.Module):
+    """A user's model written the common way: functional ReLU, a mean over H and W, a linear classifier."""
+
+    def __init__(self, activation=torch.relu, pool=lambda x: x.mean(dim=(2, 3))):
+        super().__init__()
+        self.conv, self.bn, self.fc = nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Linear(4, 3)
+        self.activation, self.pool = activation, pool
+
+    def forward(self, x):
+        return self.fc(self.pool(self.activation(self.bn(self.conv(x)))).flatten(1))
+
+
+@pytest.mark.parametrize("pool", [lambda x: x.mean(dim=(2, 3)), lambda x: torch.mean(x, (-2, -1), keepdim=True),
+                                  nn.AdaptiveAvgPool2d(1), nn.AvgPool2d(8)])
+def test_every_spelling_of_the_global_pool_lowers_to_it(tmp_path, pool):
+    graph = canonicalize(lower_exported(_save(_Head(pool=pool), (1, 8, 8), tmp_path / "head.pt2")))
+    assert [type(op).__name__ for _, op in graph.items()] == ["Input", "Conv", "GlobalAvgPool", "Conv"]
+    assert graph.nodes()[1] == "conv" and graph.nodes()[-1] == "fc"
+
+
+class _ChannelMean(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x).mean(dim=1)
+
+
+@pytest.mark.parametrize("model, message", [
+    (_Head(activation=nn.functional.leaky_relu), r"leaky_relu is not supported: use ReLU"),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)), r"is a max-pool: the accelerator has no pooling hardware"),
+    (nn.Sequential(nn.Conv2d(1, 2, 5)), r"layer '0': 5x5 kernel; the accelerator runs 1x1 and 3x3"),
+    (nn.Sequential(nn.Conv2d(2, 2, 3, groups=2)), r"grouped convolution \(groups=2\)"),
+    (_ChannelMean(), r"mean over dims \[1\]; only the mean over H and W"),
+])
+def test_refusals_name_the_layer_and_the_fix(tmp_path, model, message):
+    channels = 2 if isinstance(model, nn.Sequential) and model[0].in_channels == 2 else 1
+    path = _save(model, (channels, 8, 8), tmp_path / "bad.pt2")
+    with pytest.raises(UnsupportedLayerError, match=message):
+        lower_exported(path)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("a .pt2 file ran code",))
+
+
+def test_a_pt2_file_is_read_without_unpickling_objects(tmp_path, capsys):
+    path = _save(_Head(), (1, 8, 8), tmp_path / "ok.pt2")
+    evil = tmp_path / "evil.pt2"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("sample_inputs/model.pt"):  # a pickle torch.export.load reads back
+                data = pickle.dumps(_Evil(), protocol=2)
+            dst.writestr(item, data)
+    with pytest.raises(UnsupportedLayerError, match="is not a readable torch.export program"):
+        lower_exported(evil)
+    assert "ran code" not in capsys.readouterr().out
+    (tmp_path / "garbage.pt2").write_bytes(b"\x00garbage")
+    with pytest.raises(UnsupportedLayerError, match="is not a readable torch.export program"):
+        lower_exported(tmp_path / "garbage.pt2")
