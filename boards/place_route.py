@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from firebrick.progress import stage
 from firebrick.atomic import write_json_atomic
 from firebrick.boards.board import Board, platform_module
 from firebrick.boards.board_top import BAUD, BoardTop
@@ -192,9 +193,10 @@ def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = Non
     runs: list[dict[str, Any]] = []
     while True:
         pll = pll_config(board.family, oscillator, target) if has_pll else None
-        if log:
-            log(f"placing and routing at {target:g} MHz ({'PLL from' if pll else 'the'} {oscillator:g} MHz oscillator)")
-        run = _place_route_once(root / f"{target:g}MHz", board, build, pll, target, bitstream)
+        work = root / f"{target:g}MHz"
+        with stage(f"synthesising, placing and routing the board top at {target:g} MHz ({'PLL from' if pll else 'the'} "
+                   f"{oscillator:g} MHz oscillator)", f"logs in {work}", log=[work / "yosys.log", work / "nextpnr.log"]):
+            run = _place_route_once(work, board, build, pll, target, bitstream)
         runs.append(run)
         if log:
             fmax = "unknown" if run["fmax_mhz"] is None else f"{run['fmax_mhz']:.1f} MHz"

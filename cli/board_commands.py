@@ -58,7 +58,8 @@ def implement(args: argparse.Namespace) -> dict[str, Any]:
     board = load_board(args.board)
     build = load_build(args.output)
     with stage(f"synthesising for {board.device} with Yosys ({board.synth_command}; minutes for a whole accelerator)",
-               f"live log: {Path(args.output) / 'impl' / board.name / 'yosys.log'}"):
+               f"live log: {Path(args.output) / 'impl' / board.name / 'yosys.log'}",
+               log=Path(args.output) / "impl" / board.name / "yosys.log"):
         result: dict[str, Any] = {"synthesis": synthesize(build, board)}
     if args.place_route or args.bitstream:
         print(f"firebrick build: placing and routing on {board.device} with {board.toolchain.place_route if board.toolchain else '?'}",

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 import firebrick
 from firebrick.errors import CheckpointError, SpecError, TrainingError
-from firebrick.progress import format_seconds, note
+from firebrick.progress import Ticker, format_seconds, note
 from firebrick.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from firebrick.models.datasets import Dataset
 from firebrick.models.distributed import Group, WorkerDied, current_group, from_leader, run_workers, sum_over_workers
@@ -198,12 +198,15 @@ def _train_worker(spec: NetSpec, dataset: Dataset, config: TrainConfig, output: 
     steps_per_epoch = math.ceil(math.ceil(len(train_x) / group.size) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     start_epoch = metadata["epochs_done"]
+    what = f"train {spec.name}" + (f" ({group.size} workers)" if group.distributed else "")
     bar = tqdm(
-        total=total_steps, initial=start_epoch * steps_per_epoch,
-        desc=f"train {spec.name}" + (f" ({group.size} workers)" if group.distributed else ""), unit="step",
+        total=total_steps, initial=start_epoch * steps_per_epoch, desc=what, unit="step",
         disable=True if not group.leader else (not progress) if progress is not None else None,
         leave=False, dynamic_ncols=True,
     )
+    # no bar (not a terminal): a percent / ETA line every few seconds instead, and one per epoch
+    ticker = Ticker(what, total_steps, "steps", done=start_epoch * steps_per_epoch,
+                    active=group.leader and bar.disable and progress is not False)
     model.train()
     try:
         for epoch in range(start_epoch, config.epochs):
@@ -227,6 +230,7 @@ def _train_worker(spec: NetSpec, dataset: Dataset, config: TrainConfig, output: 
                 loss_sum += loss.item() * len(index)
                 correct += int((logits.argmax(1) == y).sum())
                 bar.update(1)
+                ticker.advance()
             loss_sum, correct, seen = sum_over_workers([loss_sum, correct, len(shard)], group)
             if not group.leader:
                 metadata["epochs_done"] = epoch + 1

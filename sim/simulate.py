@@ -93,7 +93,8 @@ def simulate_build(
         load = None if build.load_path is None else read_load_file(build.load_path, manifest.envelope).words
         _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=watchdog, load=load)
         with stage(f"{simulator}: building the model (reused when unchanged) and running {len(images_int)} frame(s)",
-                   f"log and build in {build_dir / f'sim_{simulator}'}"):
+                   f"log and build in {build_dir / f'sim_{simulator}'}",
+                   log=[build_dir / f"sim_{simulator}" / name for name in ("build.log", "test.log")]):
             run_cocotb(
                 verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
                 build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
