@@ -14,7 +14,7 @@ def _examples_dir() -> Path:
     return Path(explore.__file__).parent / "examples"
 
 
-def _spec_path(name: str) -> Path:
+def spec_path(name: str) -> Path:
     """A spec file, or the name of a shipped example (`squeeze_ratio`, `pct_3x3`, ...)."""
     path = Path(name)
     if path.exists() or name.endswith((".yaml", ".yml")) or "/" in name:
@@ -57,7 +57,7 @@ def cmd_explore_run(args: argparse.Namespace) -> None:
 
     from firebrick.outputs import check_output_folder
 
-    spec = load_spec(_spec_path(args.spec))
+    spec = load_spec(spec_path(args.spec))
     if args.output is None:
         args.output = str(Path("firebrick-out") / "sweeps" / spec.name)
     check_output_folder(args.output)

@@ -54,7 +54,7 @@ def _save(fig, ax, title: str, path: Path) -> Path:
 
 def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
     points = summary["points"]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = plt.subplots(figsize=(6, 5))
     fitting = [p for p in points if p.get("fits", True)]
     too_big = [p for p in points if not p.get("fits", True)]
     boards = sorted({p.get("board", "") for p in points})
@@ -76,7 +76,8 @@ def _pair_plot(summary: dict[str, Any], x: str, y: str, path: Path) -> Path:
     for name, scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
         if name in ("energy_uj", "latency_us", "macs", "params") and min(p[name] for p in points) > 0:
             scale("log")  # these span decades across array sizes and boards
-    ax.legend(fontsize=8)
+    # under the axes: inside, it hides points wherever the cloud spreads (and "best" cannot avoid them all)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return _save(fig, ax, f"{summary['spec']['name']}: {y} vs {x}", path)
 
 
@@ -125,7 +126,17 @@ def make_plots(summary: dict[str, Any], folder: Path) -> list[Path]:
     return paths
 
 
-def _cell(value: Any) -> str:
+#: the table's column heads, with units; a column not named here is headed by its key
+HEADS = {"energy_uj": "energy (µJ)", "latency_us": "latency (µs)", "fps": "frames/s", "utilization": "utilisation",
+         "onchip_kib": "on-chip (KiB)", "block_ram_blocks": "block RAMs", "dsps": "DSPs", "macs": "MACs/frame",
+         "on_front": "on front", "accuracy": "accuracy"}
+#: columns of fractions, shown as percentages (sorted by the fraction)
+PERCENT_COLUMNS = {"utilization", "accuracy"}
+
+
+def _cell(value: Any, column: str = "") -> str:
+    if column in PERCENT_COLUMNS and isinstance(value, float):
+        return f"{value:.1%}"
     return html.escape(format_value(value))
 
 
@@ -139,7 +150,8 @@ def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
         value = point.get(column)
         value = "; ".join(value) if isinstance(value, list) and column == "shortfalls" else value
         sort = f' data-sort="{value}"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-        return f"<td{sort}>{_cell(value)}</td>"
+        kind = ' class="text"' if column == "shortfalls" else ""
+        return f"<td{sort}{kind}>{_cell(value, column)}</td>"
 
     rows = "".join(
         "<tr" + (' class="front"' if p["on_front"] else "") + ">" + "".join(cell(p, c) for c in columns) + "</tr>"
@@ -150,8 +162,8 @@ def write_html(summary: dict[str, Any], plots: list[Path], path: Path) -> Path:
                        for f in summary["failed"])
     spec = summary["spec"]
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>firebrick sweep {html.escape(spec['name'])}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}th{{cursor:pointer;background:#f4f4f4}}tr.front{{background:#fde2e2}}figure{{display:inline-block;margin:.5em}}
+<style>body{{font-family:sans-serif;margin:2em;max-width:1600px}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}th{{cursor:pointer;background:#f4f4f4}}tr.front{{background:#fde2e2}}td.text{{text-align:left;min-width:28em;font-size:12px}}figure{{display:inline-block;margin:.5em}}
 img{{max-width:560px}}pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
 <h1>Sweep {html.escape(spec['name'])}</h1>
 <p>{summary['ok']} points evaluated ({summary['not_fitting']} do not fit their board and are not ranked),
@@ -161,7 +173,7 @@ Hardware figures come from the exact cycle and activity models (equal to the RTL
 with the board's energy table; accuracy is the quantized graph's on the test split.</p>
 {images}
 <h2>Points</h2><p>Click a column's name to sort by it.</p>
-<table id="points"><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in columns)}</tr></thead><tbody>{rows}</tbody></table>
+<table id="points"><thead><tr>{''.join(f'<th title="{html.escape(c)}">{html.escape(HEADS.get(c, c))}</th>' for c in columns)}</tr></thead><tbody>{rows}</tbody></table>
 <script>
 document.querySelectorAll("#points th").forEach((th, column) => th.addEventListener("click", () => {{
   const body = document.querySelector("#points tbody"), up = th.dataset.up !== "1";

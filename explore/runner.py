@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,7 +25,7 @@ from tqdm import tqdm
 
 from firebrick.errors import FirebrickError
 from firebrick.processes import exit_with_parent, folder_lock
-from firebrick.progress import format_seconds, note
+from firebrick.progress import Ticker, note
 from firebrick.explore.evaluate import evaluate_point
 from firebrick.explore.points import expand, point_key
 from firebrick.explore.spec import SweepSpec, spec_from_dict
@@ -120,19 +121,20 @@ def _run_sweep_locked(out_dir: Path, spec: SweepSpec | None, *, workers: int, ad
         bar = tqdm(total=total, initial=min(already, total), desc=f"sweep {spec.name}", unit="point",
                    disable=(not progress) if progress is not None else None, dynamic_ncols=True)
         counts = {"ok": 0, "failed": 0}
+        # no bar (not a terminal): a line with the percent and the time left every few seconds and at the end
+        ticker = Ticker(f"sweep {spec.name}", total, "points", done=min(already, total), active=bar.disable and progress is not False)
 
         def finish(index: int, point: dict[str, Any], outcome) -> None:
             result, error, seconds = outcome
             store.record(point_key(point), index, point, result=result, error=error, seconds=seconds)
             counts["ok" if error is None else "failed"] += 1
             bar.update(1)
-            if error is not None:
-                bar.write(f"point {index} failed: {error.splitlines()[-1]}")
-            if bar.disable:  # no bar (not a terminal): a line per point, with the time so far and to go
-                done, elapsed = counts["ok"] + counts["failed"], time.perf_counter() - began
-                left = max(total - already - done, 0)
-                note(f"sweep {spec.name}: {already + done}/{total} points ({counts['failed']} failed), "
-                     f"{format_seconds(elapsed)} so far, about {format_seconds(elapsed / done * left)} to go")
+            if error is not None:  # on stderr: stdout may carry the --json document
+                if bar.disable:
+                    note(f"sweep {spec.name}: point {index} failed: {error.splitlines()[-1]}")
+                else:
+                    bar.write(f"point {index} failed: {error.splitlines()[-1]}", file=sys.stderr)
+            ticker.advance()
 
         def run_batch(batch: list[tuple[int, dict[str, Any]]]) -> None:
             if address is not None:

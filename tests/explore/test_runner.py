@@ -50,7 +50,9 @@ def test_an_analytical_sweep_gives_the_exact_figures_a_front_and_a_report(tmp_pa
     assert summary["front"] and all(p["on_front"] == (p["ordinal"] in summary["front"]) for p in summary["points"])
     html = Path(summary["html"]).read_text()
     assert html.count("data:image/png;base64,") == len(summary["plots"]) >= 4 and "Pareto front" in html
-    assert '<table id="points">' in html and "<th>block_ram_blocks</th>" in html and "<th>accuracy</th>" not in html  # no training
+    assert '<table id="points">' in html and '<th title="block_ram_blocks">block RAMs</th>' in html
+    assert 'title="accuracy"' not in html  # no training, no accuracy column
+    assert f'<td data-sort="{point["utilization"]}">{point["utilization"]:.1%}</td>' in html  # a percentage, sorted as a number
     assert "axis_hardware_rows.png" in [Path(p).name for p in summary["plots"]]
     # nothing left to do: a second run repeats nothing
     assert run_sweep(tmp_path, spec, progress=False)["ran"] == 0
