@@ -8,8 +8,8 @@ class score per beat after the frame; the activity
 `step_done` to follow progress; `conflict` / `overrun` (sticky: a compiler or
 schedule bug, which the tests watch); and a debug read port: with
 `debug_pause` set the controller stops after every step, and
-`debug_data` shows the activation word at `debug_address` DEBUG_READ_LATENCY
-cycles later.
+`debug_data` shows the `cols` activation words from `debug_address` on (lane c:
+the word at `debug_address` + c) DEBUG_READ_LATENCY cycles later.
 
 Data flow of a conv step, one reduction step per cycle:
 
@@ -54,7 +54,7 @@ from firebrick.hw.stream_register import StreamRegister
 from firebrick.hw.systolic_array import SystolicArray
 from firebrick.hw.weight_path import WeightPath
 
-#: cycles from `debug_address` to `debug_data` (an operand fetch of lane 0)
+#: cycles from `debug_address` to `debug_data` (an operand fetch of every lane)
 DEBUG_READ_LATENCY = FETCH_LATENCY
 
 
@@ -85,7 +85,7 @@ class Accelerator(wiring.Component):
             "debug_resume": In(1),
             "paused": Out(1),
             "debug_address": In(unsigned(w.address)),
-            "debug_data": Out(lane),
+            "debug_data": Out(data.ArrayLayout(lane, p.cols)),
         })
         self.activations = ActivationMemory(
             banks=program.memory.banks, depth=max(program.memory.bank_depth, 1), lanes=p.cols, value_bits=p.lane_act_bits,
@@ -151,7 +151,7 @@ class Accelerator(wiring.Component):
                      fetch.b.row0.eq(b_lanes.row0), fetch.b.col0.eq(b_lanes.col0)]
         wiring.connect(m, fetch.read, act.read)
         operands = fetch.operands
-        m.d.comb += self.debug_data.eq(operands.payload.x[0])
+        m.d.comb += self.debug_data.eq(operands.payload.x)
         # weights
         m.d.comb += [weights.weight_address.eq(ctl.weight_address),
                      weights.codebook_base.eq(desc.codebook_base), weights.table_load.eq(ctl.table_load),

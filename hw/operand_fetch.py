@@ -7,7 +7,8 @@ Each cycle the controller gives one `FetchCommand`:
   col0 + dx beyond its borders) or a lane beyond the output map reads zero;
 - `RASTER_A` / `RASTER_B`: lane c reads the fetch (b) walker's pixel as it is
   (pool, bypass add, one channel of `cols` pixels);
-- `DEBUG`: lane 0 reads `debug_address`.
+- `DEBUG`: lane c reads `debug_address` + c: `lanes` consecutive words, each in
+  its own bank (the read-back of a layer, a bank-wide word a cycle).
 
 The lane addresses and masks are registered (cycle t + 1), read from the
 banked SRAM (`ACTIVATION_READ_LATENCY`), masked and registered again: the
@@ -108,7 +109,7 @@ class OperandFetch(wiring.Component):
                 with m.Case(FetchKind.RASTER_B):
                     m.d.comb += [distances[c].eq(self.b.origin[c] - self.b.origin[0]), enables[c].eq(self.b.valid[c])]
                 with m.Case(FetchKind.DEBUG):
-                    m.d.comb += enables[c].eq(c == 0)
+                    m.d.comb += [distances[c].eq(c), enables[c].eq(1)]
         with m.Switch(cmd.kind):
             with m.Case(FetchKind.WINDOW):
                 m.d.comb += first.eq(self.a.origin[0] + cmd.offset)

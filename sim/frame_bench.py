@@ -69,18 +69,24 @@ async def _collect_scores(dut, scores: list[int], bits: int) -> None:
         scores.append(unpack_lane(int(dut.scores__payload.value), 0, bits))
 
 
-async def _read_layer(dut, addresses: np.ndarray, lane_bits: int, latency: int) -> np.ndarray:
-    """The words at `addresses`, one address a cycle; each word shows on debug_data `latency` cycles later."""
-    values = np.zeros(len(addresses), np.int64)
-    lag = latency - 1  # the address is taken at the next edge; its word is visible after `latency - 1` more
-    for i in range(len(addresses) + lag):
-        await FallingEdge(dut.clk)
-        dut.debug_address.value = int(addresses[min(i, len(addresses) - 1)])
+async def _read_words(dut, starts: np.ndarray, lanes: int, lane_bits: int, latency: int) -> np.ndarray:
+    """The `lanes` words from each of `starts` on (the debug port's bank-wide read), one read a cycle, flat:
+    lane l of read i at i * lanes + l. A read's words show on debug_data `latency` edges after the edge that
+    takes its address."""
+    values = np.zeros((len(starts), lanes), np.int64)
+    mask, sign = (1 << lane_bits) - 1, 1 << (lane_bits - 1)
+    for i in range(len(starts) + latency):
         await RisingEdge(dut.clk)
+        if i < len(starts):
+            dut.debug_address.value = int(starts[i])  # taken at the next edge
         await ReadOnly()
-        if i >= lag:
-            values[i - lag] = unpack_lane(int(dut.debug_data.value), 0, lane_bits)
-    return values
+        if i >= latency:
+            word = int(dut.debug_data.value)
+            row = values[i - latency]
+            for lane in range(lanes):
+                v = (word >> (lane * lane_bits)) & mask
+                row[lane] = v - (v & sign) * 2
+    return values.ravel()
 
 
 async def kick_initial_evaluation(dut) -> int:
@@ -118,7 +124,7 @@ async def frames(dut):
     lane_bits, score_bits = meta["lane_bits"], meta["score_bits"]
     counter_fields = meta["counters"]  # name -> [offset, width]
     # the clock starts low: a rising edge at time 0 would race the initial values of reset-less registers (Icarus)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start(start_high=False))
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False))
     await Timer(1, unit="ns")  # Icarus: raise reset after time 0 (at time 0 the design's state stays X)
     log.info("kicked %d combinational blocks into evaluation", await kick_initial_evaluation(dut))
     dut.rst.value = 1
@@ -169,7 +175,8 @@ async def frames(dut):
             finished = meta["steps"][int(dut.step_index.value)]  # paused after this step
             if finished in meta["layers"]:
                 expected = spec[f"expected/{frame}/{finished}"]
-                got = await _read_layer(dut, spec[f"addresses/{finished}"], lane_bits, meta["debug_read_latency"])
+                words = await _read_words(dut, spec[f"reads/{finished}"], meta["lanes"], lane_bits, meta["debug_read_latency"])
+                got = words[spec[f"picks/{finished}"]]
                 layers_seen.append(finished)
                 shape = meta["layers"][finished]
                 mismatch = first_mismatch({finished: expected.reshape(shape)}, {finished: got.reshape(shape)}, [finished])

@@ -49,14 +49,19 @@ def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int
         width = s.out.width
         height = s.out.pixels // width
         c, y, x = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width), indexing="ij")
-        arrays[f"addresses/{s.node}"] = layout.address(offset + c, y, x).ravel().astype(np.int64)
+        addresses = layout.address(offset + c, y, x).ravel().astype(np.int64)
+        # read back `lanes` words at a time (the debug port's bank-wide read), from blocks aligned to `lanes`:
+        # the reads' first addresses, and where each element lands among the words read
+        blocks = np.unique(addresses // lanes)
+        arrays[f"reads/{s.node}"] = blocks * lanes
+        arrays[f"picks/{s.node}"] = np.searchsorted(blocks, addresses // lanes) * lanes + addresses % lanes
         layers[s.node] = [channels, height, width]
     for frame in range(checked):
         golden = run_int(graph, images_int[frame][None], keep_all=True)
         for node in layers:
             arrays[f"expected/{frame}/{node}"] = golden[node][0].ravel().astype(np.int64)
     meta = {
-        "frames": len(images_int), "checked_frames": checked, "lane_bits": program.params.lane_act_bits,
+        "frames": len(images_int), "checked_frames": checked, "lanes": lanes, "lane_bits": program.params.lane_act_bits,
         "score_bits": program.params.lane_act_bits + 1, "steps": [s.node for s in program.steps], "layers": layers,
         "counters": {name: [Counters[name].offset, Counters[name].shape.width] for name in Counters.members},
         "watchdog_cycles": watchdog, "debug_read_latency": DEBUG_READ_LATENCY,

@@ -3,8 +3,13 @@
 Measured here (../shared/TOOLCHAIN.md): the wheel's `bin/` is not on PATH; its
 verilated.mk needs MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include PYTHON3=python3";
 Amaranth's Verilog needs -Wno-fatal; cocotb's runner forces --public-flat-rw,
-2-5x slower than --public-depth 1, which still reaches the top-level ports the
-benches use. All of that lives here, not in each bench.
+2-5x slower than marking only what the benches touch. The benches touch the top
+module's ports only, so a Verilator configuration file (`ports.vlt`) makes just
+those public: a public signal may be written through VPI at any time, so all
+logic downstream of one is evaluated again at every `eval()` (twice a clock
+cycle), and with every signal of the top module public (`--public-depth 1`)
+that was most of the design. The benches' clock runs in C++ (cocotb's GPI
+clock), not in a Python coroutine. All of that lives here, not in each bench.
 """
 
 from __future__ import annotations
@@ -50,16 +55,41 @@ def _fast_verilator_class():
     from cocotb_tools.runner import Verilator
 
     class FastVerilator(Verilator):
-        """cocotb's Verilator runner with --public-depth 1 instead of --public-flat-rw."""
+        """cocotb's Verilator runner without --public-flat-rw (the sources' ports.vlt marks what is public)."""
 
         def _build_command(self):
             commands = super()._build_command()
-            first = commands[0]
-            index = first.index("--public-flat-rw")
-            commands[0] = first[:index] + ["--public-depth", "1"] + first[index + 1:]
+            commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
             return commands
 
     return FastVerilator
+
+
+def module_ports(verilog: Path, module: str) -> list[str]:
+    """The port names of `module` in a Verilog file (its header: `module NAME(a, b, ...);`)."""
+    with open(verilog, encoding="utf-8") as f:
+        for line in f:  # the header is near the top; the file may be megabytes
+            if line.startswith(f"module {module}("):
+                header = line
+                while ");" not in header:
+                    header += next(f)
+                break
+        else:
+            raise FirebrickError(f"{verilog} has no module {module}")
+    names = header[header.index("(") + 1 : header.index(");")]
+    return [name.strip().lstrip("\\") for name in names.split(",") if name.strip()]
+
+
+def ports_config(verilog: Path, module: str, build_dir: Path) -> Path:
+    """build_dir/ports.vlt: the Verilator configuration that makes exactly `module`'s ports public (for VPI).
+
+    Rewritten only when it changes, so that an unchanged design is not rebuilt."""
+    lines = ["`verilator_config"] + [f'public_flat_rw -module "{module}" -var "{port}"' for port in module_ports(verilog, module)]
+    path = build_dir / "ports.vlt"
+    text = "\n".join(lines) + "\n"
+    if not (path.is_file() and path.read_text() == text):
+        path.write_text(text)
+    return path
 
 
 def run_cocotb(
@@ -86,9 +116,10 @@ def run_cocotb(
             build_args = []
         build_dir.mkdir(parents=True, exist_ok=True)
         build_log, test_log = build_dir / "build.log", build_dir / "test.log"
+        sources = [ports_config(verilog, toplevel, build_dir), verilog] if simulator == "verilator" else [verilog]
         try:
             runner.build(
-                sources=[verilog], hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
+                sources=sources, hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
                 timescale=("1ns", "1ps"), log_file=build_log,
             )
         except RuntimeError as exc:

@@ -69,7 +69,7 @@ def test_windows_rasters_and_debug_reads_arrive_masked_after_the_fetch_latency()
         elif c["kind"] in (FetchKind.RASTER_A, FetchKind.RASTER_B):
             lanes_ref = [(o, v) for o, v in zip(c["origins"], c["valid"])]
         elif c["kind"] == FetchKind.DEBUG:
-            lanes_ref = [(c["debug"], True)] + [(0, False)] * (lanes - 1)
+            lanes_ref = [(c["debug"] + lane, True) for lane in range(lanes)]
         else:
             assert not valid
             continue
