@@ -23,7 +23,7 @@ from firebrick.boards.manifest import (
     GRAPH, MANIFEST, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, portable_board_file,
 )
 from firebrick.hw.compiler import Program, compile_graph
-from firebrick.hw.load_format import LOAD_FILE, program_envelope, write_load_file
+from firebrick.hw.load_format import LOAD_FILE, envelope_union, write_load_file
 from firebrick.hw.memories import program_memories
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.schedule import network_utilization
@@ -57,22 +57,26 @@ def check_program(graph: Graph, params: ArrayParams, program: Program, act_sram_
 
 def build_accelerator(
     graph: Graph, params: ArrayParams, output: str | os.PathLike, *, board: str | Board = DEFAULT_BOARD,
-    act_sram_words: int | None = None, bake_weights: bool = False,
+    act_sram_words: int | None = None, bake_weights: bool = False, also_holds: tuple[Graph, ...] = (),
 ) -> BuildManifest:
     """Compile, refuse what does not fit the board (before any Verilog), emit Verilog, manifest, graph and (unless
-    `bake_weights`) the load file."""
+    `bake_weights`) the load file. `also_holds`: other models the accelerator's memories must hold as well (its
+    envelope is the union; each gets its load file later with `firebrick load-file`)."""
     board = board if isinstance(board, Board) else load_board(board)
     program = compile_graph(graph, params)
     notes = check_program(graph, params, program, act_sram_words)
+    if also_holds and bake_weights:
+        raise HardwareParamError("a baked design holds its own model only; drop --bake-weights to size the memories for others")
+    envelope = envelope_union([program] + [compile_graph(g, params) for g in also_holds]) if not bake_weights else None
     if board.clock_basis == "assumed":  # said where the figures are read, not only in the board file
         notes.append(f"frames/s, latency and energy are at {board.clock_mhz:g} MHz, an assumption of the {board.name} board "
                      "file that no place-and-route has timed")
     loadable = not bake_weights
-    memories = program_memories(program, loadable=loadable)
+    memories = program_memories(program, loadable=loadable, envelope=envelope)
     fit = check_board_fit(memories, params.rows * params.cols, board, cols=params.cols)
     how = "memories loaded at run time" if loadable else "weights baked in"
     with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps, {how}"):
-        verilog = accelerator_verilog(program, loadable=loadable)
+        verilog = accelerator_verilog(program, loadable=loadable, envelope=envelope)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, the folder is no build
@@ -82,7 +86,6 @@ def build_accelerator(
         write_atomic(verilog_path, lambda f: f.write(verilog.text))
     # else left as it is, timestamp and all: the simulators' compiled models of it stay current (no rebuild)
     save_graph(graph, output / GRAPH)  # the simulator's golden model travels with the build
-    envelope = program_envelope(program) if loadable else None
     if envelope is not None:
         write_load_file(output / LOAD_FILE, program, envelope, model=graph.name, graph_sha256=file_digest(output / GRAPH))
     source = graph.op(graph.input)
@@ -97,6 +100,53 @@ def build_accelerator(
         notes=tuple(notes),
         files={name: file_digest(output / name) for name in (VERILOG, GRAPH) + ((LOAD_FILE,) if loadable else ())},
         envelope=envelope, load_file=LOAD_FILE if loadable else None,
+    )
+    manifest.write(output)
+    return manifest
+
+
+def load_into_build(graph: Graph, build_dir: str | os.PathLike, output: str | os.PathLike) -> BuildManifest:
+    """Another model for an existing accelerator: if it fits the build's envelope, a build folder `output` with the
+    same Verilog (byte for byte: the same design, no generation), this model's graph and load file and its
+    manifest; else refused with what does not fit."""
+    from dataclasses import replace
+
+    from firebrick.boards.manifest import BuildDirError, load_build
+    from firebrick.errors import FirebrickError
+    from firebrick.hw.load_format import envelope_shortfalls
+
+    build = load_build(build_dir)
+    existing = build.manifest
+    if existing.envelope is None:
+        raise BuildDirError(f"{build.directory} holds a baked design (its weights are in its Verilog): no other model loads "
+                            "into it; build it without --bake-weights")
+    params = existing.params
+    program = compile_graph(graph, params)
+    short = envelope_shortfalls(program, existing.envelope)
+    if short:
+        raise FirebrickError(f"{graph.name} does not fit the accelerator of {build.directory} ({existing.envelope.describe()}): "
+                             + "; ".join(short) + f". Build one that holds both: firebrick build {build.directory / GRAPH} "
+                             "--also-holds THIS_MODEL.fbg")
+    notes = check_program(graph, params, program, None)
+    output = Path(output)
+    if output.resolve() == build.directory.resolve():
+        raise FirebrickError(f"write the other model's build to another folder than {build.directory} (-o)")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / MANIFEST).unlink(missing_ok=True)
+    verilog = build.verilog_path.read_bytes()
+    if not ((output / VERILOG).is_file() and (output / VERILOG).read_bytes() == verilog):
+        write_atomic(output / VERILOG, lambda f: f.write(verilog), binary=True)
+    save_graph(graph, output / GRAPH)
+    write_load_file(output / LOAD_FILE, program, existing.envelope, model=graph.name, graph_sha256=file_digest(output / GRAPH))
+    source = graph.op(graph.input)
+    board_path = existing.board_path(build.directory)
+    manifest = replace(
+        existing, model=graph.name, board_file=portable_board_file(board_path, output) if board_path else existing.board_file,
+        image=ImagePort(params.cols, params.lane_act_bits, tuple(source.shape), str(source.fmt)),
+        scores=ScorePort(program.num_classes, params.lane_act_bits + 1), layers=tuple(program.schedule),
+        notes=tuple(notes + [f"loads into the accelerator of {build.directory} (envelope {existing.envelope.id:08x}); its "
+                             "Verilog, copied here unchanged"]),
+        files={name: file_digest(output / name) for name in (VERILOG, GRAPH, LOAD_FILE)}, implementation=None,
     )
     manifest.write(output)
     return manifest

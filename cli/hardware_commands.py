@@ -130,6 +130,19 @@ def _estimate_graph(args: argparse.Namespace):
     return random_weight_graph(spec, config), what
 
 
+def cmd_load_file(args: argparse.Namespace) -> None:
+    from firebrick.boards.build import load_into_build
+    from firebrick.outputs import check_output_folder
+    from firebrick.quant.fbg import load_graph
+
+    check_output_folder(args.output)
+    manifest = load_into_build(load_graph(args.graph), args.build_dir, args.output)
+    emit(args, manifest.to_dict(),
+         f"{manifest.model} fits the accelerator of {args.build_dir} ({manifest.envelope.describe()}): wrote {args.output} "
+         f"(its Verilog unchanged, {manifest.load_file}: {manifest.cycles_per_frame:,} cycles/frame, "
+         f"{manifest.frames_per_second:,.0f} frames/s at {manifest.clock_mhz:g} MHz); next: firebrick simulate {args.output}")
+
+
 def cmd_estimate(args: argparse.Namespace) -> None:
     import dataclasses
 
@@ -184,8 +197,12 @@ def cmd_build(args: argparse.Namespace) -> None:
     params = ArrayParams(rows=args.rows, cols=args.cols, act_bits=args.act_bits, weight_bits=args.weight_bits, acc_bits=args.acc_bits)
     # a bitstream's top (accelerator + UART) runs standalone: its weights are baked, and so is the Verilog synthesised
     bake = args.bake_weights or args.place_route or args.bitstream
+    if args.also_holds and bake:
+        raise FirebrickError("--also-holds sizes the memories loaded at run time; a baked design (--bake-weights, "
+                             "--place-route, --bitstream) holds its own model only")
+    others = tuple(load_graph(path) for path in args.also_holds)
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words,
-                                 bake_weights=bake)
+                                 bake_weights=bake, also_holds=others)
     for note in manifest.notes:
         print(f"firebrick build: warning: {note}", file=sys.stderr)
     rows = [[l.node, l.kind, l.macs, l.cycles, f"{l.utilization(params):.1%}"] for l in manifest.layers]

@@ -16,7 +16,7 @@ from firebrick.cli.board_commands import cmd_boards
 from firebrick import progress
 from firebrick.errors import FirebrickError
 from firebrick.cli.explore_commands import add_explore_parser
-from firebrick.cli.hardware_commands import cmd_build, cmd_estimate, cmd_evaluate, cmd_quantize, cmd_simulate
+from firebrick.cli.hardware_commands import cmd_build, cmd_estimate, cmd_evaluate, cmd_load_file, cmd_quantize, cmd_simulate
 from firebrick.cli.model_commands import cmd_cost, cmd_flow, cmd_models, cmd_train
 
 EXIT_USER_ERROR = 1
@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bake-weights", action="store_true",
                    help="put the program, weights and biases into the Verilog's memory contents (a standalone design); "
                         "default: memories loaded at run time from the build's weights.fbl through the load stream")
+    p.add_argument("--also-holds", nargs="+", default=[], metavar="OTHER.fbg",
+                   help="size the loaded memories and program fields to hold these models too (one accelerator for all; "
+                        "`firebrick load-file` writes each one's build folder)")
     p.add_argument("--synth", action="store_true", help="also synthesize with Yosys for the board: resource use (minutes)")
     p.add_argument("--place-route", action="store_true", help="also place and route with nextpnr (Lattice boards): Fmax")
     p.add_argument("--bitstream", action="store_true", help="also place, route and pack a bitstream (Lattice boards)")
@@ -122,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "meets, with margin, found from the board file's clock)")
     p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("load-file", help="another model for an existing accelerator: check it fits the build's memories "
+                                         "and write a build folder with the same Verilog and this model's load file")
+    p.add_argument("build_dir", metavar="BUILD_DIR", help="a build folder from `firebrick build` (not baked)")
+    p.add_argument("graph", metavar="MODEL.fbg", help="the model to load into that accelerator")
+    p.add_argument("-o", "--output", required=True, help="the new build folder (then `firebrick simulate` it)")
+    p.add_argument("--json", action="store_true", help="print the manifest as one JSON document")
+    p.set_defaults(func=cmd_load_file)
 
     p = sub.add_parser("estimate", help="what-if without Verilog: cycles, frames/s, utilisation, energy, memory and fit "
                                          "of a model on a board and array (seconds)")

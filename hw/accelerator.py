@@ -45,7 +45,7 @@ from firebrick.hw.controller import Controller
 from firebrick.hw.conv_writeback import ConvWriteback
 from firebrick.hw.global_pool import GlobalPool
 from firebrick.hw.latency import FETCH_LATENCY
-from firebrick.hw.load_format import Envelope, program_envelope
+from firebrick.hw.load_format import Envelope, LoadFileError, envelope_shortfalls, program_envelope
 from firebrick.hw.loader import LoadBeat, Loader, LoadError
 from firebrick.hw.operand_fetch import FetchKind, OperandFetch
 from firebrick.hw.raster_lanes import RasterLanes
@@ -59,14 +59,22 @@ DEBUG_READ_LATENCY = FETCH_LATENCY
 
 
 class Accelerator(wiring.Component):
-    def __init__(self, program: Program, *, dsp_multipliers: bool = False, loadable: bool = False) -> None:
+    def __init__(self, program: Program, *, dsp_multipliers: bool = False, loadable: bool = False,
+                 envelope: Envelope | None = None) -> None:
         """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs).
-        `loadable`: memories without contents, filled through the `load` stream."""
+        `loadable`: memories without contents, filled through the `load` stream, as large as `envelope` (default:
+        as `program` needs; a larger one, `envelope_union`, runs every model it holds)."""
+        if envelope is not None and not loadable:
+            raise ValueError("an envelope sizes the memories of a loaded design; a baked one holds its program")
+        if envelope is not None and (short := envelope_shortfalls(program, envelope)):
+            raise LoadFileError(f"the model does not fit {envelope.describe()}: " + "; ".join(short))
         self.program, self.dsp_multipliers = program, dsp_multipliers
-        p, w = program.params, program.widths
-        self.params = p
         #: what the memories hold (a load must be made for it); None when baked
-        self.envelope: Envelope | None = program_envelope(program) if loadable else None
+        self.envelope: Envelope | None = (envelope or program_envelope(program)) if loadable else None
+        p = program.params
+        #: the program's field widths: a loaded design's are its envelope's
+        self.widths = w = program.widths if self.envelope is None else self.envelope.widths
+        self.params = p
         lane = signed(p.lane_act_bits)
         loading = {} if not loadable else {
             "load": In(stream.Signature(LoadBeat)), "loaded": Out(1), "load_error": Out(LoadError),
@@ -75,7 +83,7 @@ class Accelerator(wiring.Component):
             **loading,
             "image": In(stream.Signature(data.ArrayLayout(lane, p.cols))),
             "scores": Out(stream.Signature(signed(p.lane_act_bits + 1))),
-            "step_index": Out(range(len(program.steps))),
+            "step_index": Out(range(len(program.steps) if self.envelope is None else self.envelope.capacity["steps"])),
             "step_done": Out(1),
             "frame_done": Out(1),
             "counters": Out(Counters),
@@ -88,13 +96,14 @@ class Accelerator(wiring.Component):
             "debug_data": Out(data.ArrayLayout(lane, p.cols)),
         })
         self.activations = ActivationMemory(
-            banks=program.memory.banks, depth=max(program.memory.bank_depth, 1), lanes=p.cols, value_bits=p.lane_act_bits,
+            banks=program.memory.banks, lanes=p.cols, value_bits=p.lane_act_bits,
+            depth=max(program.memory.bank_depth, 1) if self.envelope is None else self.envelope.activation_depth,
             address_bits=w.address, offset_bits=w.row_offset, write_ports=("load", "conv", "add"),
         )
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        prog, p, w = self.program, self.params, self.program.widths
+        prog, p, w = self.program, self.params, self.widths
         env = self.envelope
         if env is not None:
             m.submodules.loader = loader = Loader(env)

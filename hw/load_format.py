@@ -36,7 +36,7 @@ from firebrick.atomic import write_atomic
 from firebrick.errors import FirebrickError
 from firebrick.hw.compiler import Program
 from firebrick.hw.packing import pack_lanes
-from firebrick.hw.program import encode_step, step_layout
+from firebrick.hw.program import ProgramWidths, encode_step, step_layout
 
 LOAD_WORD_BITS = 32
 MAGIC = int.from_bytes(b"FBL1", "little")
@@ -87,6 +87,51 @@ class Envelope:
     def from_dict(cls, d: dict[str, Any]) -> "Envelope":
         return cls(capacity=dict(d["capacity"]), word_bits=dict(d["word_bits"]), layout=dict(d["layout"]))
 
+    @property
+    def widths(self) -> ProgramWidths:
+        """The field widths of the accelerator's program (wide enough for every model the envelope holds)."""
+        return ProgramWidths(**self.layout["widths"])
+
+    @property
+    def activation_depth(self) -> int:
+        return self.layout["activation_depth"]
+
+
+def envelope_shortfalls(program: Program, envelope: Envelope) -> list[str]:
+    """What `program` needs that `envelope` does not give (empty: the program loads into it), each with both figures."""
+    own = program_envelope(program)
+    for key in ("params", "codebook_bits", "activation_banks"):
+        if own.layout[key] != envelope.layout[key]:
+            return [f"{key.replace('_', ' ')}: the model needs {own.layout[key]}, the accelerator has {envelope.layout[key]}"]
+    short = [f"{section} memory: the model needs {own.capacity[section]:,} words, the accelerator holds {envelope.capacity[section]:,}"
+             for section in SECTIONS if own.capacity[section] > envelope.capacity[section]]
+    if own.activation_depth > envelope.activation_depth:
+        short.append(f"activation memory: the model needs {own.activation_depth:,} words a bank, the accelerator holds "
+                     f"{envelope.activation_depth:,}")
+    short += [f"program field '{name}': the model needs {bits} bits, the accelerator's are {envelope.layout['widths'][name]}"
+              for name, bits in own.layout["widths"].items() if bits > envelope.layout["widths"][name]]
+    return short
+
+
+def envelope_union(programs: list[Program]) -> Envelope:
+    """The smallest envelope that holds every one of `programs` (they must share the array, bits and codebooks)."""
+    envelopes = [program_envelope(p) for p in programs]
+    first = envelopes[0]
+    for other, program in zip(envelopes[1:], programs[1:]):
+        for key in ("params", "codebook_bits", "activation_banks"):
+            if other.layout[key] != first.layout[key]:
+                raise LoadFileError(f"one accelerator cannot hold models of different {key.replace('_', ' ')}: "
+                                    f"{first.layout[key]} and {other.layout[key]}")
+    widest = {name: max(e.layout["widths"][name] for e in envelopes) for name in first.layout["widths"]}
+    params = programs[0].params
+    stored = programs[0].codebook_bits or params.weight_bits
+    return Envelope(
+        capacity={s: max(e.capacity[s] for e in envelopes) for s in SECTIONS},
+        word_bits={"steps": step_layout(params, ProgramWidths(**widest)).size, "weights": params.rows * stored,
+                   "biases": params.rows * params.acc_bits, "codebooks": params.weight_bits},
+        layout={**first.layout, "widths": widest, "activation_depth": max(e.activation_depth for e in envelopes)},
+    )
+
 
 def program_envelope(program: Program) -> Envelope:
     """The envelope of an accelerator whose memories are exactly as large as `program` needs."""
@@ -102,9 +147,10 @@ def program_envelope(program: Program) -> Envelope:
     )
 
 
-def section_words(program: Program) -> dict[str, list[int]]:
-    """Each section's memory words as unsigned ints, in address order."""
-    p, w = program.params, program.widths
+def section_words(program: Program, widths: ProgramWidths | None = None) -> dict[str, list[int]]:
+    """Each section's memory words as unsigned ints, in address order (the steps laid out with `widths`, by default
+    the program's own)."""
+    p, w = program.params, widths or program.widths
     stored = program.codebook_bits or p.weight_bits
     return {
         "steps": [encode_step(s, p, w).as_bits() for s in program.steps],
@@ -136,8 +182,11 @@ def encode_load(sections: dict[str, list[int]], envelope: Envelope) -> np.ndarra
 
 
 def load_stream(program: Program, envelope: Envelope) -> np.ndarray:
-    """The load stream that puts `program` into an accelerator of `envelope`."""
-    return encode_load(section_words(program), envelope)
+    """The load stream that puts `program` into an accelerator of `envelope` (refused, with what does not fit)."""
+    short = envelope_shortfalls(program, envelope)
+    if short:
+        raise LoadFileError(f"the model does not fit {envelope.describe()}: " + "; ".join(short))
+    return encode_load(section_words(program, envelope.widths), envelope)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from firebrick.hw.compiler import Program
-from firebrick.hw.program import step_layout
+from firebrick.hw.load_format import Envelope, program_envelope
+from firebrick.hw.params import ArrayParams
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,30 @@ class MemoryShape:
         return cls(name=d["name"], banks=d["banks"], depth=d["depth"], width=d["width"])
 
 
-def program_memories(program: Program, *, loadable: bool = True) -> list[MemoryShape]:
+def program_memories(program: Program, *, loadable: bool = True, envelope: Envelope | None = None) -> list[MemoryShape]:
     """Every memory of the accelerator for `program`, in a fixed order (`loadable`: with the layer program's
-    memory, which a baked design holds as logic)."""
+    memory, which a baked design holds as logic; as large as `envelope`, by default as `program` needs)."""
     p = program.params
+    if loadable:
+        return envelope_memories(envelope or program_envelope(program), p)
     plan = program.memory
     stored = program.codebook_bits or p.weight_bits
     tables = [] if program.codebooks is None else [MemoryShape("codebooks", 1, len(program.codebooks), p.weight_bits)]
-    steps = [MemoryShape("program", 1, len(program.steps), step_layout(p, program.widths).size)] if loadable else []
-    return steps + tables + [
+    return tables + [
         MemoryShape("activations", plan.banks, plan.bank_depth, p.lane_act_bits),
         MemoryShape("weights", 1, len(program.weights), p.rows * stored),
         MemoryShape("biases", 1, len(program.biases), p.rows * p.acc_bits),
+    ]
+
+
+def envelope_memories(envelope: Envelope, params: ArrayParams) -> list[MemoryShape]:
+    """The memories of an accelerator loaded at run time, as large as its envelope."""
+    capacity, bits = envelope.capacity, envelope.word_bits
+    tables = [MemoryShape("codebooks", 1, capacity["codebooks"], bits["codebooks"])] if capacity["codebooks"] else []
+    return [MemoryShape("program", 1, capacity["steps"], bits["steps"])] + tables + [
+        MemoryShape("activations", envelope.layout["activation_banks"], envelope.activation_depth, params.lane_act_bits),
+        MemoryShape("weights", 1, capacity["weights"], bits["weights"]),
+        MemoryShape("biases", 1, capacity["biases"], bits["biases"]),
     ]
 
 

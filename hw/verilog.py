@@ -12,6 +12,7 @@ from amaranth.hdl import Fragment, Value, ValueCastable
 from amaranth.hdl._ir import PortDirection
 from amaranth.lib import wiring
 
+from firebrick.hw.load_format import Envelope
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.block_ram import UNINITIALISED
 from firebrick.hw.compiler import Program
@@ -70,8 +71,9 @@ def component_verilog(component: wiring.Component, name: str) -> str:
         return verilog._convert_rtlil_text(rtlil_text)  # Amaranth's own RTLIL -> Verilog step (amaranth is pinned)
 
 
-def accelerator_verilog(program: Program, *, loadable: bool = True) -> VerilogText:
-    """The Verilog of the accelerator that runs `program`: memories loaded at run time, or (not `loadable`) baked in."""
+def accelerator_verilog(program: Program, *, loadable: bool = True, envelope: Envelope | None = None) -> VerilogText:
+    """The Verilog of the accelerator that runs `program`: memories loaded at run time (as large as `envelope`, by
+    default as `program` needs), or (not `loadable`) baked in."""
     began = time.perf_counter()
-    text = component_verilog(Accelerator(program, loadable=loadable), TOP_NAME)
+    text = component_verilog(Accelerator(program, loadable=loadable, envelope=envelope), TOP_NAME)
     return VerilogText(text, time.perf_counter() - began)

@@ -142,12 +142,17 @@ async def frames(dut):
     load = None
     if loading:
         cycles = await _send(dut, "load", _load_beats(spec["load"]), meta["watchdog_cycles"])
-        await ClockCycles(dut.clk, LOAD_OUTCOME_CYCLES)
-        await ReadOnly()
+        # the outcome as soon as it shows, and the image right after (the design takes image beats from the cycle it
+        # is loaded: a bench that waited longer would add input stalls to the first frame)
+        for _ in range(LOAD_OUTCOME_CYCLES + 1):
+            await ReadOnly()
+            if _high(dut.loaded) or (dut.load_error.value.is_resolvable and int(dut.load_error.value)):
+                break
+            await RisingEdge(dut.clk)
         load = {"words": int(len(spec["load"])), "cycles": cycles, "loaded": _high(dut.loaded),
                 "error": int(dut.load_error.value) if dut.load_error.value.is_resolvable else -1}
         log.info("load: %s", load)
-        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)  # out of the read-only phase, half a cycle before the next edge
     for frame in range(meta["frames"] if load is None or load["loaded"] else 0):
         checked = frame < meta["checked_frames"]
         dut.debug_pause.value = int(checked)

@@ -93,6 +93,7 @@ def simulate_build(
     golden_scores = [run_int(graph, img[None])[graph.output].ravel().tolist() for img in images_int]
     frame_cycles = manifest.cycles_per_frame
     watchdog = watchdog_cycles if watchdog_cycles is not None else 4 * frame_cycles + 10_000
+    timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
         frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
         load = None if build.load_path is None else read_load_file(build.load_path, manifest.envelope).words
@@ -101,7 +102,7 @@ def simulate_build(
                    f"log and build in {build_dir / f'sim_{simulator}'}",
                    log=[build_dir / f"sim_{simulator}" / name for name in ("build.log", "test.log")]):
             run_cocotb(
-                verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
+                timings=timings, verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
                 build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
                 extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
             )
@@ -138,6 +139,8 @@ def simulate_build(
         "fps": clock * 1e6 / cycles,
         "utilization": macs / (cycles * params.rows * params.cols),
         "counters": frames[0]["counters"],
+        # wall seconds: building the simulator's model (~0 when reused) and running load and frames
+        "build_seconds": timings.get("build_seconds"), "seconds": timings.get("run_seconds"),
         "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
     }
     energy = frame_energy(frames[0]["counters"], list(manifest.memories), clock, _energy_board(manifest, Path(build_dir), energy_board).energy)

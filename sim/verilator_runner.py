@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from firebrick.errors import FirebrickError
@@ -94,12 +95,15 @@ def ports_config(verilog: Path, module: str, build_dir: Path) -> Path:
 
 def run_cocotb(
     *, verilog: Path, toplevel: str, test_module: str, build_dir: Path, extra_env: dict[str, str] | None = None,
-    waves: bool = False, simulator: str = "verilator",
+    waves: bool = False, simulator: str = "verilator", timings: dict[str, float] | None = None,
 ) -> Path:
     """Build `verilog` (cached in build_dir) and run the cocotb tests in `test_module`; returns the results XML.
 
     The simulator's output goes to build_dir/build.log and build_dir/test.log, keeping stdout for reports.
+    `timings`, if given, gets the wall seconds of the build (`build_seconds`, ~0 when reused) and of the run
+    (`run_seconds`).
     """
+    timings = {} if timings is None else timings
     env = simulator_env() if simulator == "verilator" else {}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the runner calls make and verilator as subprocesses of this process
@@ -117,6 +121,7 @@ def run_cocotb(
         build_dir.mkdir(parents=True, exist_ok=True)
         build_log, test_log = build_dir / "build.log", build_dir / "test.log"
         sources = [ports_config(verilog, toplevel, build_dir), verilog] if simulator == "verilator" else [verilog]
+        began = time.perf_counter()
         try:
             runner.build(
                 sources=sources, hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
@@ -124,6 +129,8 @@ def run_cocotb(
             )
         except RuntimeError as exc:
             raise FirebrickError(f"{simulator} could not build {verilog.name} ({exc}); its log is {build_log}") from exc
+        timings["build_seconds"] = time.perf_counter() - began
+        began = time.perf_counter()
         try:
             return runner.test(
                 test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
@@ -131,6 +138,8 @@ def run_cocotb(
             )
         except SystemExit:  # the runner exits when a cocotb test fails; the bench's own report says why
             return build_dir / "results.xml"
+        finally:
+            timings["run_seconds"] = time.perf_counter() - began
     finally:
         for key, value in saved.items():
             if value is None:

@@ -69,6 +69,12 @@ def small_graph():
 
 
 @pytest.fixture(scope="session")
+def other_small_graph():
+    """Another architecture than small_graph's: more fires, wider; more steps, weights and activations."""
+    return _graph(SMALL.replace(base_e=16, incr_e=16, num_fires=3), "other_board_net")
+
+
+@pytest.fixture(scope="session")
 def medium_graph():
     """Weights (~60 Kbit) larger than one block RAM of any family, so some memory must land in block RAM."""
     return _graph(SMALL.replace(base_e=32, incr_e=32), "medium_board_net")

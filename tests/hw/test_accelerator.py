@@ -165,3 +165,34 @@ def test_two_models_loaded_one_after_the_other_run_bit_exact_and_no_frame_runs_b
         assert result.scores == golden[graph.output].ravel().tolist()
         assert result.load_words and result.counters["cycles"] == sum(s.cycles for s in first.schedule)
     assert results[0].scores != results[1].scores
+
+
+def test_one_accelerator_sized_for_two_architectures_runs_both_and_refuses_a_third(small_graph, other_small_graph,
+                                                                                 medium_graph):
+    """An envelope is a build parameter: memories and program fields as large as two models of different
+    architectures need; each loads into it and runs bit-exact and cycle-exact; a model it cannot hold is refused
+    with what does not fit."""
+    from firebrick.hw.load_format import LoadFileError, envelope_shortfalls, envelope_union, load_stream, program_envelope
+    from firebrick.sim.amaranth_frame import run_frames
+
+    params = ArrayParams(rows=2, cols=2)
+    small, other = compile_graph(small_graph, params), compile_graph(other_small_graph, params)
+    assert len(small.steps) != len(other.steps) and len(small.weights) < len(other.weights)
+    envelope = envelope_union([small, other])
+    assert envelope.capacity["steps"] == max(len(small.steps), len(other.steps))
+    assert envelope != program_envelope(small)  # the small model runs in memories and fields sized for the other
+    assert envelope_shortfalls(small, envelope) == envelope_shortfalls(other, envelope) == []
+    rng = np.random.default_rng(6)
+    images = [rng.integers(0, 128, size=g.op(g.input).shape) for g in (small_graph, other_small_graph)]
+    results = run_frames([(small, images[0]), (other, images[1])], loadable=True, envelope=envelope)
+    for graph, program, image, result in zip((small_graph, other_small_graph), (small, other), images, results):
+        golden = run_int(graph, image[None], keep_all=True)
+        mismatch = first_mismatch({k: v[0] for k, v in golden.items()}, result.layers, graph.nodes())
+        assert mismatch is None, str(mismatch)
+        assert result.scores == golden[graph.output].ravel().tolist()
+        assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
+    medium = compile_graph(medium_graph, params)
+    short = envelope_shortfalls(medium, envelope)
+    assert any(s.startswith("weights memory: the model needs ") for s in short)
+    with pytest.raises(LoadFileError, match=r"the model does not fit envelope [0-9a-f]{8} .*weights memory: the model needs"):
+        load_stream(medium, envelope)

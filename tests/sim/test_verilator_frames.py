@@ -106,3 +106,30 @@ def test_waves_are_written_on_request(small_graph, tmp_path):
     assert report["bit_exact"], report["first_mismatch"]
     waves = [p for p in (tmp_path / "sim_verilator").rglob("*") if p.suffix in (".fst", ".vcd")]
     assert waves and waves[0].stat().st_size > 1000, "no waveform file"
+
+
+def test_one_verilog_for_two_models_the_other_loads_and_runs_bit_exact(small_graph, other_small_graph, medium_graph,
+                                                                       tmp_path, capsys):
+    """`build --also-holds` sizes one accelerator for two architectures; `load-file` checks the second against it and
+    writes its build folder (the same Verilog, its load file), which runs bit-exact on Verilator; a model the
+    accelerator cannot hold is refused with what does not fit."""
+    import numpy as np
+
+    from firebrick.quant.fbg import save_graph
+
+    for name, graph in (("small", small_graph), ("other", other_small_graph), ("medium", medium_graph)):
+        save_graph(graph, tmp_path / f"{name}.fbg")
+    assert main(["build", str(tmp_path / "small.fbg"), "--rows", "2", "--cols", "2", "--also-holds", str(tmp_path / "other.fbg"),
+                 "-o", str(tmp_path / "shared"), "--no-progress", "--json"]) == 0
+    shared = json.loads(capsys.readouterr().out)
+    assert main(["load-file", str(tmp_path / "shared"), str(tmp_path / "other.fbg"), "-o", str(tmp_path / "other"), "--json"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["model"] == other_small_graph.name and other["envelope"] == shared["envelope"]
+    assert (tmp_path / "other" / "accelerator.v").read_bytes() == (tmp_path / "shared" / "accelerator.v").read_bytes()
+    assert other["cycles_per_frame"] != shared["cycles_per_frame"]
+    image = np.random.default_rng(8).random((1, 1, 8, 8)).astype(np.float32)
+    report = simulate_build(tmp_path / "other", image, check_layers=1)
+    assert report["bit_exact"], report["first_mismatch"]
+    assert report["cycles"] == other["cycles_per_frame"] and report["load"]["loaded"]
+    assert main(["load-file", str(tmp_path / "shared"), str(tmp_path / "medium.fbg"), "-o", str(tmp_path / "m")]) == 1
+    assert "does not fit the accelerator of" in capsys.readouterr().err
