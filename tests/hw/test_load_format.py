@@ -63,6 +63,7 @@ def test_a_load_for_another_envelope_is_refused_naming_both(program, small_graph
 def test_a_model_larger_than_the_envelope_is_refused_with_the_numbers(program):
     envelope = program_envelope(program)
     smaller = dataclasses.replace(envelope, capacity={**envelope.capacity, "weights": envelope.capacity["weights"] - 1})
-    with pytest.raises(LoadFileError, match=rf"needs {envelope.capacity['weights']} weights words; envelope .* holds"):
+    with pytest.raises(LoadFileError, match=rf"does not fit envelope .*: weights memory: the model needs {envelope.capacity['weights']} words, "
+                                            rf"the accelerator holds {envelope.capacity['weights'] - 1}"):
         load_stream(program, smaller)
     assert smaller.id != envelope.id and np.all(load_stream(program, envelope)[:1] == MAGIC)
