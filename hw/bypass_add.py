@@ -54,7 +54,7 @@ class BypassAdd(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        p, w = self.params, self.widths
+        p = self.params
         lanes = p.cols
         low, high = conv_shift_range(p)
         sum_bits = p.lane_act_bits + MAX_ALIGN_SHIFT + 1

@@ -1,6 +1,5 @@
 """The sequencer and controller alone: each conv step's issues in the model's order, each step as long as the schedule."""
 
-import numpy as np
 from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
