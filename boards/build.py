@@ -4,7 +4,9 @@ By default the accelerator's memories are loaded at run time: the Verilog
 carries no contents and the build folder holds the load file (weights.fbl)
 that the simulator, or a host, streams into it. `bake_weights` puts the
 contents into the memories' initial values instead (a standalone design,
-one per model).
+one per model). `also_holds` sizes the loaded memories for other models too,
+and `load_into_build` writes another model's build folder for an existing
+accelerator (the same Verilog, its own load file).
 
 The fit check runs on the compiled memories before any Verilog exists, so a
 design the board cannot hold costs seconds, not minutes.
@@ -13,6 +15,7 @@ design the board cannot hold costs seconds, not minutes.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from firebrick.atomic import write_atomic
@@ -20,10 +23,12 @@ from firebrick.progress import stage
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
 from firebrick.boards.fit import check_fit as check_board_fit
 from firebrick.boards.manifest import (
-    GRAPH, MANIFEST, VERILOG, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, portable_board_file,
+    GRAPH, MANIFEST, VERILOG, BuildDirError, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, load_build,
+    portable_board_file,
 )
+from firebrick.errors import FirebrickError
 from firebrick.hw.compiler import Program, compile_graph
-from firebrick.hw.load_format import LOAD_FILE, envelope_union, write_load_file
+from firebrick.hw.load_format import LOAD_FILE, envelope_shortfalls, envelope_union, write_load_file
 from firebrick.hw.memories import program_memories
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.schedule import network_utilization
@@ -109,12 +114,6 @@ def load_into_build(graph: Graph, build_dir: str | os.PathLike, output: str | os
     """Another model for an existing accelerator: if it fits the build's envelope, a build folder `output` with the
     same Verilog (byte for byte: the same design, no generation), this model's graph and load file and its
     manifest; else refused with what does not fit."""
-    from dataclasses import replace
-
-    from firebrick.boards.manifest import BuildDirError, load_build
-    from firebrick.errors import FirebrickError
-    from firebrick.hw.load_format import envelope_shortfalls
-
     build = load_build(build_dir)
     existing = build.manifest
     if existing.envelope is None:
@@ -126,7 +125,7 @@ def load_into_build(graph: Graph, build_dir: str | os.PathLike, output: str | os
     if short:
         raise FirebrickError(f"{graph.name} does not fit the accelerator of {build.directory} ({existing.envelope.describe()}): "
                              + "; ".join(short) + f". Build one that holds both: firebrick build {build.directory / GRAPH} "
-                             "--also-holds THIS_MODEL.fbg")
+                             f"--board {existing.board} --rows {params.rows} --cols {params.cols} --also-holds THIS_MODEL.fbg")
     notes = check_program(graph, params, program, None)
     output = Path(output)
     if output.resolve() == build.directory.resolve():

@@ -7,8 +7,9 @@ Amaranth's Verilog needs -Wno-fatal; cocotb's runner forces --public-flat-rw,
 module's ports only, so a Verilator configuration file (`ports.vlt`) makes just
 those public: a public signal may be written through VPI at any time, so all
 logic downstream of one is evaluated again at every `eval()` (twice a clock
-cycle), and with every signal of the top module public (`--public-depth 1`)
-that was most of the design. The benches' clock runs in C++ (cocotb's GPI
+cycle): with every signal of the top module public (`--public-depth 1`) that
+was 17.7 k lines of the generated C++ (the default model on 8x8), with the
+ports only 8.3 k. The benches' clock runs in C++ (cocotb's GPI
 clock), not in a Python coroutine. All of that lives here, not in each bench.
 """
 

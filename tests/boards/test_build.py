@@ -164,3 +164,15 @@ def test_an_assumed_clock_is_said_in_the_manifests_notes(graph, tmp_path):
     assert any("at 150 MHz, an assumption of the zc706 board file that no place-and-route has timed" in n for n in manifest.notes)
     measured = build_accelerator(graph, ArrayParams(rows=4, cols=4), tmp_path / "ulx3s", board="ulx3s")
     assert not any("assumption" in n for n in measured.notes)  # the ULX3S's clock was met in place-and-route
+
+
+def test_no_other_model_loads_into_a_baked_build(graph, tmp_path):
+    from firebrick.boards.build import load_into_build
+    from firebrick.boards.manifest import BuildDirError
+
+    build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path / "baked", board="ulx3s", bake_weights=True)
+    with pytest.raises(BuildDirError, match="holds a baked design .* build it without --bake-weights"):
+        load_into_build(graph, tmp_path / "baked", tmp_path / "other")
+    with pytest.raises(HardwareParamError, match="a baked design holds its own model only"):
+        build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path / "b2", board="ulx3s", bake_weights=True,
+                          also_holds=(graph,))
