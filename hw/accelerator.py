@@ -83,6 +83,8 @@ class Accelerator(wiring.Component):
             **loading,
             "image": In(stream.Signature(data.ArrayLayout(lane, p.cols))),
             "scores": Out(stream.Signature(signed(p.lane_act_bits + 1))),
+            #: with `scores.valid`: the frame's last score
+            "scores_last": Out(1),
             "step_index": Out(range(len(program.steps) if self.envelope is None else self.envelope.capacity["steps"])),
             "step_done": Out(1),
             "frame_done": Out(1),
@@ -195,15 +197,18 @@ class Accelerator(wiring.Component):
                          act.load.en[c].eq(ctl.load_beat & fetch_lanes.valid[c])]
         # streams through a register stage each, so that the outside's logic never reaches the controller's
         m.submodules.image_in = held(image_in := StreamRegister(self.image.payload.shape()))
-        m.submodules.scores_out = held(scores_out := StreamRegister(self.scores.payload.shape()))
+        score_beat = data.StructLayout({"score": self.scores.payload.shape(), "last": 1})
+        m.submodules.scores_out = held(scores_out := StreamRegister(score_beat))
         if env is None:
             wiring.connect(m, wiring.flipped(self.image), image_in.i)
         else:  # no image beat is taken before a load has passed
             m.d.comb += [image_in.i.payload.eq(self.image.payload), image_in.i.valid.eq(self.image.valid & run),
                          self.image.ready.eq(image_in.i.ready & run)]
         wiring.connect(m, image_in.o, ctl.image)
-        wiring.connect(m, ctl.scores, scores_out.i)
-        wiring.connect(m, scores_out.o, wiring.flipped(self.scores))
+        m.d.comb += [scores_out.i.payload.score.eq(ctl.scores.payload), scores_out.i.payload.last.eq(ctl.scores_last),
+                     scores_out.i.valid.eq(ctl.scores.valid), ctl.scores.ready.eq(scores_out.i.ready),
+                     self.scores.payload.eq(scores_out.o.payload.score), self.scores_last.eq(scores_out.o.payload.last),
+                     self.scores.valid.eq(scores_out.o.valid), scores_out.o.ready.eq(self.scores.ready)]
         m.d.comb += [self.step_done.eq(ctl.step_done), self.frame_done.eq(ctl.frame_done), self.paused.eq(ctl.paused),
                      ctl.debug_pause.eq(self.debug_pause), ctl.debug_resume.eq(self.debug_resume),
                      self.conflict.eq(act.conflict)]

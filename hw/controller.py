@@ -84,6 +84,8 @@ class Controller(wiring.Component):
             # the accelerator's streams
             "image": In(stream.Signature(data.ArrayLayout(lane, cols))),
             "scores": Out(stream.Signature(signed(params.lane_act_bits + 1))),
+            #: with `scores.valid`: this is the frame's last score (the pool's last channel)
+            "scores_last": Out(1),
             # activity counters: what this cycle counts as
             "events": Out(ControllerEvents),
             "clear": Out(1),
@@ -147,7 +149,8 @@ class Controller(wiring.Component):
         ev = self.events
         # the streams' handshakes from flip-flops: exactly "in LOAD" and "in POOL_SEND", set on the way in
         loading, sending = Signal(), Signal()
-        m.d.comb += [self.scores.payload.eq(score), self.image.ready.eq(loading), self.scores.valid.eq(sending)]
+        m.d.comb += [self.scores.payload.eq(score), self.image.ready.eq(loading), self.scores.valid.eq(sending),
+                     self.scores_last.eq(channel.last)]
         m.d.sync += [self.step_done.eq(0), self.frame_done.eq(0)]
 
         def reset_walks(*which: int) -> None:
