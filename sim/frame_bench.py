@@ -74,7 +74,6 @@ async def _read_words(dut, starts: np.ndarray, lanes: int, lane_bits: int, laten
     lane l of read i at i * lanes + l. A read's words show on debug_data `latency` edges after the edge that
     takes its address."""
     values = np.zeros((len(starts), lanes), np.int64)
-    mask, sign = (1 << lane_bits) - 1, 1 << (lane_bits - 1)
     for i in range(len(starts) + latency):
         await RisingEdge(dut.clk)
         if i < len(starts):
@@ -82,10 +81,7 @@ async def _read_words(dut, starts: np.ndarray, lanes: int, lane_bits: int, laten
         await ReadOnly()
         if i >= latency:
             word = int(dut.debug_data.value)
-            row = values[i - latency]
-            for lane in range(lanes):
-                v = (word >> (lane * lane_bits)) & mask
-                row[lane] = v - (v & sign) * 2
+            values[i - latency] = [unpack_lane(word, lane * lane_bits, lane_bits) for lane in range(lanes)]
     return values.ravel()
 
 
