@@ -18,17 +18,18 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from firebrick.atomic import write_atomic
+from firebrick.atomic import write_atomic, write_json_atomic
 from firebrick.progress import stage
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
 from firebrick.boards.fit import check_fit as check_board_fit
 from firebrick.boards.manifest import (
-    GRAPH, MANIFEST, VERILOG, BuildDirError, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, load_build,
+    GRAPH, MANIFEST, REGISTERS_HEADER, REGISTERS_JSON, VERILOG, BuildDirError, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, load_build,
     portable_board_file,
 )
 from firebrick.errors import FirebrickError
+from firebrick.hw.axi_accelerator import register_map_header, register_map_json
 from firebrick.hw.compiler import Program, compile_graph
-from firebrick.hw.load_format import LOAD_FILE, envelope_shortfalls, envelope_union, write_load_file
+from firebrick.hw.load_format import LOAD_FILE, Envelope, envelope_shortfalls, envelope_union, write_load_file
 from firebrick.hw.memories import program_memories
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.schedule import network_utilization
@@ -63,15 +64,20 @@ def check_program(graph: Graph, params: ArrayParams, program: Program, act_sram_
 def build_accelerator(
     graph: Graph, params: ArrayParams, output: str | os.PathLike, *, board: str | Board = DEFAULT_BOARD,
     act_sram_words: int | None = None, bake_weights: bool = False, also_holds: tuple[Graph, ...] = (),
+    interface: str = "native",
 ) -> BuildManifest:
     """Compile, refuse what does not fit the board (before any Verilog), emit Verilog, manifest, graph and (unless
     `bake_weights`) the load file. `also_holds`: other models the accelerator's memories must hold as well (its
-    envelope is the union; each gets its load file later with `firebrick load-file`)."""
+    envelope is the union; each gets its load file later with `firebrick load-file`). `interface` "axi": the top
+    level is the AXI one (hw/axi_accelerator.py), and the folder holds its register map as JSON and a C header."""
     board = board if isinstance(board, Board) else load_board(board)
-    program = compile_graph(graph, params)
-    notes = check_program(graph, params, program, act_sram_words)
     if also_holds and bake_weights:
         raise HardwareParamError("a baked design holds its own model only; drop --bake-weights to size the memories for others")
+    if interface == "axi" and bake_weights:
+        raise HardwareParamError("the AXI accelerator is loaded at run time through s_axis_load; drop --bake-weights "
+                                 "(or build the native interface to bake the weights in)")
+    program = compile_graph(graph, params)
+    notes = check_program(graph, params, program, act_sram_words)
     envelope = envelope_union([program] + [compile_graph(g, params) for g in also_holds]) if not bake_weights else None
     if board.clock_basis == "assumed":  # said where the figures are read, not only in the board file
         notes.append(f"frames/s, latency and energy are at {board.clock_mhz:g} MHz, an assumption of the {board.name} board "
@@ -81,11 +87,12 @@ def build_accelerator(
     fit = check_board_fit(memories, params.rows * params.cols, board, cols=params.cols)
     how = "memories loaded at run time" if loadable else "weights baked in"
     with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps, {how}"):
-        verilog = accelerator_verilog(program, loadable=loadable, envelope=envelope)
+        verilog = accelerator_verilog(program, loadable=loadable, envelope=envelope, interface=interface)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, the folder is no build
-    (output / LOAD_FILE).unlink(missing_ok=True)  # a baked build has none; a stale one must not look like its
+    for stale in (LOAD_FILE, REGISTERS_JSON, REGISTERS_HEADER):  # written below if this build has them: a stale one
+        (output / stale).unlink(missing_ok=True)  # must not pass for this build's
     verilog_path = output / VERILOG
     if not (verilog_path.is_file() and verilog_path.read_bytes() == verilog.text.encode()):
         write_atomic(verilog_path, lambda f: f.write(verilog.text))
@@ -93,6 +100,7 @@ def build_accelerator(
     save_graph(graph, output / GRAPH)  # the simulator's golden model travels with the build
     if envelope is not None:
         write_load_file(output / LOAD_FILE, program, envelope, model=graph.name, graph_sha256=file_digest(output / GRAPH))
+    register_files = _write_register_map(output, envelope) if interface == "axi" else ()
     source = graph.op(graph.input)
     manifest = BuildManifest(
         model=graph.name, board=board.name, board_file=portable_board_file(board.source, output), clock_mhz=board.clock_mhz,
@@ -103,11 +111,19 @@ def build_accelerator(
         layers=tuple(program.schedule),
         verilog=VerilogInfo(VERILOG, len(verilog.text), verilog.lines, verilog.seconds),
         notes=tuple(notes),
-        files={name: file_digest(output / name) for name in (VERILOG, GRAPH) + ((LOAD_FILE,) if loadable else ())},
-        envelope=envelope, load_file=LOAD_FILE if loadable else None,
+        files={name: file_digest(output / name) for name in (VERILOG, GRAPH) + ((LOAD_FILE,) if loadable else ()) + register_files},
+        envelope=envelope, load_file=LOAD_FILE if loadable else None, interface=interface,
     )
     manifest.write(output)
     return manifest
+
+
+def _write_register_map(output: Path, envelope: Envelope) -> tuple[str, ...]:
+    """An AXI build's register map (the README's table) as JSON and as a C header; their names."""
+    write_json_atomic(output / REGISTERS_JSON, register_map_json(envelope))
+    header = register_map_header(envelope)
+    write_atomic(output / REGISTERS_HEADER, lambda f: f.write(header))
+    return REGISTERS_JSON, REGISTERS_HEADER
 
 
 def load_into_build(graph: Graph, build_dir: str | os.PathLike, output: str | os.PathLike) -> BuildManifest:
@@ -137,6 +153,7 @@ def load_into_build(graph: Graph, build_dir: str | os.PathLike, output: str | os
         write_atomic(output / VERILOG, lambda f: f.write(verilog), binary=True)
     save_graph(graph, output / GRAPH)
     write_load_file(output / LOAD_FILE, program, existing.envelope, model=graph.name, graph_sha256=file_digest(output / GRAPH))
+    register_files = _write_register_map(output, existing.envelope) if existing.interface == "axi" else ()
     source = graph.op(graph.input)
     board_path = existing.board_path(build.directory)
     manifest = replace(
@@ -145,7 +162,7 @@ def load_into_build(graph: Graph, build_dir: str | os.PathLike, output: str | os
         scores=ScorePort(program.num_classes, params.lane_act_bits + 1), layers=tuple(program.schedule),
         notes=tuple(notes + [f"loads into the accelerator of {build.directory} (envelope {existing.envelope.id:08x}); its "
                              "Verilog, copied here unchanged"]),
-        files={name: file_digest(output / name) for name in (VERILOG, GRAPH, LOAD_FILE)}, implementation=None,
+        files={name: file_digest(output / name) for name in (VERILOG, GRAPH, LOAD_FILE) + register_files}, implementation=None,
     )
     manifest.write(output)
     return manifest

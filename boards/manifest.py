@@ -36,10 +36,13 @@ from firebrick.quant.fbg import load_graph
 from firebrick.quant.graph import Graph
 
 #: bumped whenever the manifest's keys or the accelerator's interface change
-MANIFEST_VERSION = 4
+MANIFEST_VERSION = 5
 MANIFEST = "manifest.json"
 VERILOG = "accelerator.v"
 GRAPH = "model.fbg"
+#: an AXI build's register map, as JSON and as a C header (hw/axi_accelerator.py)
+REGISTERS_JSON = "registers.json"
+REGISTERS_HEADER = "registers.h"
 BUILD_FILES = (VERILOG, MANIFEST, GRAPH)
 #: how `board_file` names a board file that comes with firebrick
 BUILTIN_BOARD_PREFIX = "firebrick/boards/"
@@ -114,6 +117,9 @@ class BuildManifest:
     #: the memories of a design loaded at run time (through `load_file`); None when the contents are baked in
     envelope: Envelope | None = None
     load_file: str | None = None
+    #: the top level's ports: "native" (the accelerator's streams and debug port) or "axi" (AXI4-Stream load, image
+    #: and scores, AXI4-Lite registers, with `register_map` in the folder)
+    interface: str = "native"
     firebrick_version: str = firebrick.__version__
     version: int = MANIFEST_VERSION
 
@@ -129,6 +135,11 @@ class BuildManifest:
     def loading(self) -> str:
         """How the memories get their contents: "run-time" (the load stream) or "baked" (initial values)."""
         return "baked" if self.envelope is None else "run-time"
+
+    @property
+    def register_map(self) -> tuple[str, ...]:
+        """The register map's files in the build folder (an AXI build's; none for the native ports)."""
+        return (REGISTERS_JSON, REGISTERS_HEADER) if self.interface == "axi" else ()
 
     @property
     def sram_bits(self) -> int:
@@ -193,6 +204,8 @@ class BuildManifest:
             "loading": self.loading,
             "envelope": None if self.envelope is None else self.envelope.to_dict(),
             "load_file": self.load_file,
+            "interface": self.interface,
+            "register_map": list(self.register_map),
             **({"implementation": self.implementation} if self.implementation is not None else {}),
         }
 
@@ -213,6 +226,7 @@ class BuildManifest:
             verilog=VerilogInfo(**d["verilog"]), graph=d["graph"], notes=tuple(d["notes"]), files=dict(d["files"]),
             implementation=d.get("implementation"), firebrick_version=d["firebrick_version"], version=d["version"],
             envelope=None if d["envelope"] is None else Envelope.from_dict(d["envelope"]), load_file=d["load_file"],
+            interface=d["interface"],
         )
 
     def write(self, build_dir: str | os.PathLike) -> Path:

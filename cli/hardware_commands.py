@@ -200,9 +200,13 @@ def cmd_build(args: argparse.Namespace) -> None:
     if args.also_holds and bake:
         raise FirebrickError("--also-holds sizes the memories loaded at run time; a baked design (--bake-weights, "
                              "--place-route, --bitstream) holds its own model only")
+    if args.interface == "axi" and bake:
+        raise FirebrickError("the AXI top is loaded at run time through s_axis_load; it has no baked form (--bake-weights), "
+                             "and a bitstream (--place-route, --bitstream) has the UART top: build those without "
+                             "--interface axi")
     others = tuple(load_graph(path) for path in args.also_holds)
     manifest = build_accelerator(graph, params, args.output, board=args.board, act_sram_words=args.act_sram_words,
-                                 bake_weights=bake, also_holds=others)
+                                 bake_weights=bake, also_holds=others, interface=args.interface)
     for note in manifest.notes:
         print(f"firebrick build: warning: {note}", file=sys.stderr)
     rows = [[l.node, l.kind, l.macs, l.cycles, f"{l.utilization(params):.1%}"] for l in manifest.layers]
@@ -214,7 +218,10 @@ def cmd_build(args: argparse.Namespace) -> None:
         f"wrote {args.output}/accelerator.v ({manifest.verilog.bytes:,} bytes"
         + (", weights baked in)" if manifest.load_file is None else
            f", no memory contents), {args.output}/{manifest.load_file} (the load stream, {manifest.envelope.describe()})")
+        + "".join(f", {args.output}/{name}" for name in manifest.register_map)
         + f" and {args.output}/manifest.json"
+        + ("\ninterface: AXI4-Stream s_axis_load, s_axis_image, m_axis_scores and AXI4-Lite s_axil (register map in "
+           f"{args.output}/{manifest.register_map[0]})" if manifest.interface == "axi" else "")
     )
     if bake and not args.bake_weights:
         text += "\nweights baked in: the bitstream's top (accelerator + UART) runs standalone on the board"
@@ -269,7 +276,10 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     lines = [
         f"{report['frames']} frame(s) on {report['simulator']}: "
         + ("bit-exact with the golden executor" if report["bit_exact"] else "MISMATCH with the golden executor"),
-        f"layers compared on the first {args.check_layers} frame(s): {len(report['layers_checked'])}",
+        (f"layers compared on the first {args.check_layers} frame(s): {len(report['layers_checked'])}"
+         if report["interface"] == "native" else
+         "scores compared through the AXI ports; no layer read back (the AXI top has no debug port: simulate a "
+         "native build of the model for that)"),
         f"cycles/frame {report['cycles']:,} (schedule predicts {report['predicted_cycles']:,}), "
         f"latency {report['latency_us']:,.1f} µs, {report['fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz "
         f"({CLOCK_BASIS_WORDS[report['clock_basis']]}), utilisation {report['utilization']:.1%}",

@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bake-weights", action="store_true",
                    help="put the program, weights and biases into the Verilog's memory contents (a standalone design); "
                         "default: memories loaded at run time from the build's weights.fbl through the load stream")
+    p.add_argument("--interface", choices=("native", "axi"), default="native",
+                   help="the top level's ports: native (the accelerator's streams and debug port, default) or axi "
+                        "(AXI4-Stream load/image/scores and an AXI4-Lite register block; writes registers.json and "
+                        "registers.h; loaded at run time)")
     p.add_argument("--also-holds", nargs="+", default=[], metavar="OTHER.fbg",
                    help="size the loaded memories and program fields to hold these models too (one accelerator for all; "
                         "`firebrick load-file` writes each one's build folder)")

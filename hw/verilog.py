@@ -14,11 +14,14 @@ from amaranth.lib import wiring
 
 from firebrick.hw.load_format import Envelope
 from firebrick.hw.accelerator import Accelerator
+from firebrick.hw.axi_accelerator import AxiAccelerator
 from firebrick.hw.block_ram import UNINITIALISED
 from firebrick.hw.compiler import Program
 
 #: the Verilog module name of the accelerator
 TOP_NAME = "accelerator"
+#: the top level's ports: the accelerator's own streams and debug port, or AXI4-Stream + AXI4-Lite (axi_accelerator.py)
+INTERFACES = ("native", "axi")
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,17 @@ def component_verilog(component: wiring.Component, name: str) -> str:
         return verilog._convert_rtlil_text(rtlil_text)  # Amaranth's own RTLIL -> Verilog step (amaranth is pinned)
 
 
-def accelerator_verilog(program: Program, *, loadable: bool = True, envelope: Envelope | None = None) -> VerilogText:
+def accelerator_verilog(program: Program, *, loadable: bool = True, envelope: Envelope | None = None,
+                        interface: str = "native") -> VerilogText:
     """The Verilog of the accelerator that runs `program`: memories loaded at run time (as large as `envelope`, by
-    default as `program` needs), or (not `loadable`) baked in."""
+    default as `program` needs), or (not `loadable`) baked in; its ports `interface` (`INTERFACES`; "axi" is loaded
+    at run time)."""
+    if interface not in INTERFACES:
+        raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, not {interface!r}")
+    if interface == "axi" and not loadable:
+        raise ValueError("the AXI accelerator is loaded at run time (its load stream is s_axis_load); it has no baked form")
     began = time.perf_counter()
-    text = component_verilog(Accelerator(program, loadable=loadable, envelope=envelope), TOP_NAME)
+    top = (AxiAccelerator(program, envelope=envelope) if interface == "axi"
+           else Accelerator(program, loadable=loadable, envelope=envelope))
+    text = component_verilog(top, TOP_NAME)
     return VerilogText(text, time.perf_counter() - began)

@@ -4,7 +4,10 @@
 (accelerator.v, manifest.json, model.fbg from `firebrick build`; the program
 compiled once to know every tensor's addresses), runs the golden executor,
 writes the frame file for the cocotb bench (`frame_bench.py`), runs it on
-Verilator (or Icarus) and returns the report.
+Verilator (or Icarus) and returns the report. An AXI build (`build
+--interface axi`) runs through its AXI4-Stream and AXI4-Lite ports instead
+(`axi_bench.py`, cocotbext-axi): scores and the counter registers, no layer
+read-back (that top has no debug port).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from firebrick.hw.loader import LoadError
 from firebrick.hw.packing import image_beats
 from firebrick.hw.program import StepKind
 from firebrick.quant.executor import quantize_images, run_int
+from firebrick.sim.axi_frame import AxiSession, run_axi
 from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
 from firebrick.sim.verilator_runner import run_cocotb
@@ -76,6 +80,40 @@ def _energy_board(manifest: BuildManifest, build_dir: Path, override: str | None
     return load_board(manifest.board_path(build_dir) or manifest.board)
 
 
+def _run_native_build(build, images_int: np.ndarray, simulator: str, waves: bool, checked: int, watchdog: int,
+                      timings: dict[str, float]) -> tuple[list[dict], dict | None]:
+    """The native ports' bench (frame_bench.py): per frame its scores, counters and the layers read back."""
+    with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
+        frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
+        load = None if build.load_path is None else read_load_file(build.load_path, build.manifest.envelope).words
+        _frame_file(frame_path, build.program, build.graph, images_int, checked, watchdog=watchdog, load=load)
+        run_cocotb(
+            timings=timings, verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
+            build_dir=build.directory / f"sim_{simulator}", simulator=simulator, waves=waves,
+            extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
+        )
+        if not result_path.exists():
+            raise FirebrickError(f"the {simulator} bench wrote no result; see {build.directory}/sim_{simulator}")
+        outcome = json.loads(result_path.read_text())
+    return outcome["frames"], outcome["load"]
+
+
+def _run_axi_build(build, images_int: np.ndarray, simulator: str, waves: bool, watchdog: int,
+                   timings: dict[str, float]) -> tuple[list[dict], dict]:
+    """The AXI bench (axi_bench.py), no pauses: per frame its scores and the counters read from the registers. The AXI
+    top has no debug port, so no layer is read back."""
+    manifest = build.manifest
+    words = read_load_file(build.load_path, manifest.envelope).words
+    outcome = run_axi(build.verilog_path, [AxiSession(words, images_int)], build.directory / f"sim_{simulator}",
+                      lanes=manifest.params.cols, lane_bits=manifest.params.lane_act_bits, watchdog_cycles=watchdog,
+                      pause_share=0.0, simulator=simulator, waves=waves, timings=timings)
+    session = outcome["sessions"][0]
+    frames = [{"frame": f["frame"], "scores": f["scores"], "counters": f["counters"], "mismatch": None, "layers_checked": [],
+               "hung": {"step": "?", "step_node": "the AXI top shows no step; no scores came"} if f["hung"] else None}
+              for f in session["frames"]]
+    return frames, session["load"]
+
+
 def simulate_build(
     build_dir: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None, *,
     check_layers: int = 1, simulator: str = "verilator", waves: bool = False, energy_board: str | None = None,
@@ -87,29 +125,21 @@ def simulate_build(
     The run stops as hung after `watchdog_cycles` without progress (default: four frames' worth).
     """
     build = load_build(Path(build_dir).resolve())
-    build_dir, manifest, graph, program = build.directory, build.manifest, build.graph, build.program
+    build_dir, manifest, graph = build.directory, build.manifest, build.graph
     params = manifest.params
     images_int = quantize_images(graph, images)
     golden_scores = [run_int(graph, img[None])[graph.output].ravel().tolist() for img in images_int]
     frame_cycles = manifest.cycles_per_frame
     watchdog = watchdog_cycles if watchdog_cycles is not None else 4 * frame_cycles + 10_000
     timings: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
-        frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
-        load = None if build.load_path is None else read_load_file(build.load_path, manifest.envelope).words
-        _frame_file(frame_path, program, graph, images_int, min(check_layers, len(images_int)), watchdog=watchdog, load=load)
-        with stage(f"{simulator}: building the model (reused when unchanged) and running {len(images_int)} frame(s)",
-                   f"log and build in {build_dir / f'sim_{simulator}'}",
-                   log=[build_dir / f"sim_{simulator}" / name for name in ("build.log", "test.log")]):
-            run_cocotb(
-                timings=timings, verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
-                build_dir=build_dir / f"sim_{simulator}", simulator=simulator, waves=waves,
-                extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
-            )
-        if not result_path.exists():
-            raise FirebrickError(f"the {simulator} bench wrote no result; see {build_dir}/sim_{simulator}")
-        outcome = json.loads(result_path.read_text())
-    frames, load = outcome["frames"], outcome["load"]
+    stage_line = (f"{simulator}: building the model (reused when unchanged) and running {len(images_int)} frame(s)",
+                  f"log and build in {build_dir / f'sim_{simulator}'}")
+    with stage(*stage_line, log=[build_dir / f"sim_{simulator}" / name for name in ("build.log", "test.log")]):
+        if manifest.interface == "axi":
+            frames, load = _run_axi_build(build, images_int, simulator, waves, watchdog, timings)
+        else:
+            frames, load = _run_native_build(build, images_int, simulator, waves, min(check_layers, len(images_int)),
+                                             watchdog, timings)
     if load is not None and not load["loaded"]:
         error = LoadError(load["error"]).name if load["error"] in {e.value for e in LoadError} else "unknown"
         raise FirebrickError(f"the accelerator refused its load file ({load['words']:,} words): loader error {error}")
@@ -124,6 +154,7 @@ def simulate_build(
     predictions = [int(np.argmax(s)) for s in (f["scores"] for f in frames)]
     report = {
         "simulator": simulator,
+        "interface": manifest.interface,
         "loading": manifest.loading,
         "load": load,
         "frames": len(frames),

@@ -176,3 +176,27 @@ def test_no_other_model_loads_into_a_baked_build(graph, tmp_path):
     with pytest.raises(HardwareParamError, match="a baked design holds its own model only"):
         build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path / "b2", board="ulx3s", bake_weights=True,
                           also_holds=(graph,))
+
+
+def test_an_axi_build_has_the_axi_top_and_its_register_map_and_no_baked_form(graph, tmp_path, capsys):
+    from firebrick.boards.manifest import BuildDirError
+    from firebrick.hw.axi_accelerator import register_map_json
+
+    axi = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path, board="ulx3s", interface="axi")
+    assert axi.interface == "axi" and axi.register_map == ("registers.json", "registers.h")
+    assert json.loads((tmp_path / "registers.json").read_text()) == register_map_json(axi.envelope)
+    top_ports = re.search(r"module accelerator\((.*?)\);", (tmp_path / "accelerator.v").read_text(), re.S).group(1)
+    assert "s_axis_load_tdata" in top_ports and "m_axis_scores_tlast" in top_ports and "debug_address" not in top_ports
+    assert load_build(tmp_path).manifest.interface == "axi"
+    (tmp_path / "registers.h").write_text("/* edited */")
+    with pytest.raises(BuildDirError, match="registers.h is not the file its manifest was written with"):
+        load_build(tmp_path)
+    # the same folder rebuilt with the native ports: no register map left behind
+    native = build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path, board="ulx3s")
+    assert native.interface == "native" and native.register_map == ()
+    assert not (tmp_path / "registers.json").exists() and not (tmp_path / "registers.h").exists()
+    with pytest.raises(HardwareParamError, match="the AXI accelerator is loaded at run time"):
+        build_accelerator(graph, ArrayParams(rows=2, cols=2), tmp_path / "b", board="ulx3s", interface="axi", bake_weights=True)
+    save_graph(graph, tmp_path / "m.fbg")
+    assert main(["build", str(tmp_path / "m.fbg"), "--interface", "axi", "--bake-weights", "-o", str(tmp_path / "c")]) == 1
+    assert "it has no baked form" in capsys.readouterr().err
