@@ -18,6 +18,8 @@ Verilator model (the Verilog is unchanged), so its build time is ~0.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +42,9 @@ def main() -> None:
     parser.add_argument("--check-layers", type=int, default=1, help="frames with every layer checked (0: scores only)")
     parser.add_argument("-o", "--output", default="firebrick-out/full-frames")
     args = parser.parse_args()
+    # a cold model cache (`sim/model_cache.py`), so that the Verilator build is timed, not reused
+    models = tempfile.TemporaryDirectory(prefix="firebrick-models-")  # removed when the benchmark exits
+    os.environ["FIREBRICK_SIM_CACHE"] = models.name
     for name in args.models:
         spec = model_spec(name)
         if args.input is not None:

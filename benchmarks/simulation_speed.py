@@ -17,6 +17,7 @@ printed apart):
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ def main() -> None:
     graph = quantize_graph(graph, calibrate(graph, images), QuantConfig())
     params = ArrayParams(rows=8, cols=8)
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["FIREBRICK_SIM_CACHE"] = str(Path(tmp) / "models")  # a cold model cache: the build is timed
         folder = Path(tmp) / "build"
         manifest = build_accelerator(graph, params, folder)
         cycles = manifest.cycles_per_frame

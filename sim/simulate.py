@@ -171,7 +171,8 @@ def simulate_build(
         "utilization": macs / (cycles * params.rows * params.cols),
         "counters": frames[0]["counters"],
         # wall seconds: building the simulator's model (~0 when reused) and running load and frames
-        "build_seconds": timings.get("build_seconds"), "seconds": timings.get("run_seconds"),
+        "build_seconds": timings.get("build_seconds"), "model_reused": timings.get("model_reused"),
+        "seconds": timings.get("run_seconds"),
         "accuracy": float(np.mean(np.array(predictions) == np.asarray(labels))) if labels is not None else None,
     }
     energy = frame_energy(frames[0]["counters"], list(manifest.memories), clock, _energy_board(manifest, Path(build_dir), energy_board).energy)

@@ -10,7 +10,8 @@ logic downstream of one is evaluated again at every `eval()` (twice a clock
 cycle): with every signal of the top module public (`--public-depth 1`) that
 was 17.7 k lines of the generated C++ (the default model on 8x8), with the
 ports only 8.3 k. The benches' clock runs in C++ (cocotb's GPI
-clock), not in a Python coroutine. All of that lives here, not in each bench.
+clock), not in a Python coroutine. A compiled model is shared by every build with
+the same Verilog (`model_cache.py`). All of that lives here, not in each bench.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 from firebrick.errors import FirebrickError
+from firebrick.sim.model_cache import cached_model, model_key
 
 BUILD_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-O3"]
 
@@ -96,54 +98,73 @@ def ports_config(verilog: Path, module: str, build_dir: Path) -> Path:
 
 def run_cocotb(
     *, verilog: Path, toplevel: str, test_module: str, build_dir: Path, extra_env: dict[str, str] | None = None,
-    waves: bool = False, simulator: str = "verilator", timings: dict[str, float] | None = None,
+    waves: bool = False, simulator: str = "verilator", timings: dict | None = None,
 ) -> Path:
-    """Build `verilog` (cached in build_dir) and run the cocotb tests in `test_module`; returns the results XML.
+    """Build `verilog` and run the cocotb tests in `test_module` in build_dir; returns the results XML.
 
-    The simulator's output goes to build_dir/build.log and build_dir/test.log, keeping stdout for reports.
-    `timings`, if given, gets the wall seconds of the build (`build_seconds`, ~0 when reused) and of the run
-    (`run_seconds`).
+    Verilator models are compiled once per Verilog content (`model_cache.py`) and reused by every build folder
+    that has the same Verilog; Icarus builds (seconds) stay in build_dir. The simulator's output goes to
+    build_dir/build.log and build_dir/test.log, keeping stdout for reports. `timings`, if given, gets the wall
+    seconds of the build (`build_seconds`, ~0 when reused) and of the run (`run_seconds`), and `model_reused`.
     """
     timings = {} if timings is None else timings
     env = simulator_env() if simulator == "verilator" else {}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the runner calls make and verilator as subprocesses of this process
+    build_dir.mkdir(parents=True, exist_ok=True)
     try:
         if simulator == "verilator":
-            runner = _fast_verilator_class()()
-            build_args = BUILD_ARGS
-        else:
-            from cocotb_tools.runner import get_runner
+            key = model_key(verilog, toplevel, waves=waves, build_args=BUILD_ARGS)
+            with cached_model(key) as entry:
+                timings["model_reused"] = entry.ready
+                began = time.perf_counter()
+                if entry.ready:
+                    (build_dir / "build.log").write_text(f"reused the compiled model {entry.directory} (key {key})\n")
+                else:
+                    runner = _fast_verilator_class()()
+                    sources = [ports_config(verilog, toplevel, entry.directory), verilog]
+                    _build(runner, sources, toplevel, entry.directory, BUILD_ARGS, waves, build_dir / "build.log", verilog)
+                    entry.built()
+                timings["build_seconds"] = time.perf_counter() - began
+                return _test(_fast_verilator_class()(), test_module, toplevel, entry.directory, build_dir, extra_env,
+                             waves, timings)
+        from cocotb_tools.runner import get_runner
 
-            if shutil.which("iverilog") is None:
-                raise SimulatorMissingError("Icarus Verilog is missing: `apt-get install iverilog`")
-            runner = get_runner(simulator)
-            build_args = []
-        build_dir.mkdir(parents=True, exist_ok=True)
-        build_log, test_log = build_dir / "build.log", build_dir / "test.log"
-        sources = [ports_config(verilog, toplevel, build_dir), verilog] if simulator == "verilator" else [verilog]
+        if shutil.which("iverilog") is None:
+            raise SimulatorMissingError("Icarus Verilog is missing: `apt-get install iverilog`")
+        runner = get_runner(simulator)
+        timings["model_reused"] = False
         began = time.perf_counter()
-        try:
-            runner.build(
-                sources=sources, hdl_toplevel=toplevel, build_dir=build_dir, build_args=build_args, waves=waves,
-                timescale=("1ns", "1ps"), log_file=build_log,
-            )
-        except RuntimeError as exc:
-            raise FirebrickError(f"{simulator} could not build {verilog.name} ({exc}); its log is {build_log}") from exc
+        _build(runner, [verilog], toplevel, build_dir, [], waves, build_dir / "build.log", verilog)
         timings["build_seconds"] = time.perf_counter() - began
-        began = time.perf_counter()
-        try:
-            return runner.test(
-                test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
-                extra_env=extra_env or {}, waves=waves, timescale=("1ns", "1ps"), log_file=test_log,
-            )
-        except SystemExit:  # the runner exits when a cocotb test fails; the bench's own report says why
-            return build_dir / "results.xml"
-        finally:
-            timings["run_seconds"] = time.perf_counter() - began
+        return _test(runner, test_module, toplevel, build_dir, build_dir, extra_env, waves, timings)
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _build(runner, sources, toplevel: str, model_dir: Path, build_args, waves: bool, log: Path, verilog: Path) -> None:
+    try:
+        runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=model_dir, build_args=build_args, waves=waves,
+                     timescale=("1ns", "1ps"), log_file=log)
+    except RuntimeError as exc:
+        raise FirebrickError(f"{type(runner).__name__} could not build {verilog.name} ({exc}); its log is {log}") from exc
+
+
+def _test(runner, test_module: str, toplevel: str, model_dir: Path, test_dir: Path, extra_env, waves: bool,
+          timings: dict) -> Path:
+    """Run the compiled model in `model_dir` with the tests' working directory, results and waves in `test_dir`."""
+    began = time.perf_counter()
+    try:
+        return runner.test(
+            test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog", build_dir=model_dir,
+            test_dir=test_dir, extra_env=extra_env or {}, waves=waves, timescale=("1ns", "1ps"),
+            log_file=test_dir / "test.log",
+        )
+    except SystemExit:  # the runner exits when a cocotb test fails; the bench's own report says why
+        return test_dir / "results.xml"
+    finally:
+        timings["run_seconds"] = time.perf_counter() - began

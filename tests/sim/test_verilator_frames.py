@@ -82,7 +82,7 @@ def test_a_difference_is_reported_by_layer_channel_and_pixel(default_build, tmp_
 
     folder, _, images, _ = default_build
     copy = tmp_path / "build"
-    shutil.copytree(folder, copy)  # keeps timestamps: the Verilator model is reused
+    shutil.copytree(folder, copy)  # the same Verilog: the compiled Verilator model is reused
     graph = load_graph(copy / "model.fbg")
     op = graph.op("fire3.expand3x3")
     weight = op.quant.weight.copy()
@@ -109,11 +109,13 @@ def test_waves_are_written_on_request(small_graph, tmp_path):
 
 
 def test_one_verilog_for_two_models_the_other_loads_and_runs_bit_exact(small_graph, other_small_graph, medium_graph,
-                                                                       tmp_path, capsys):
+                                                                       tmp_path, capsys, monkeypatch):
     """`build --also-holds` sizes one accelerator for two architectures; `load-file` checks the second against it and
-    writes its build folder (the same Verilog, its load file), which runs bit-exact on Verilator; a model the
-    accelerator cannot hold is refused with what does not fit."""
+    writes its build folder (the same Verilog, its load file), which runs bit-exact on Verilator on the model
+    compiled for the first; a model the accelerator cannot hold is refused with what does not fit."""
     import numpy as np
+
+    monkeypatch.setenv("FIREBRICK_SIM_CACHE", str(tmp_path / "models"))  # empty: the first simulate compiles
 
     from firebrick.quant.fbg import save_graph
 
@@ -128,8 +130,12 @@ def test_one_verilog_for_two_models_the_other_loads_and_runs_bit_exact(small_gra
     assert (tmp_path / "other" / "accelerator.v").read_bytes() == (tmp_path / "shared" / "accelerator.v").read_bytes()
     assert other["cycles_per_frame"] != shared["cycles_per_frame"]
     image = np.random.default_rng(8).random((1, 1, 8, 8)).astype(np.float32)
+    first = simulate_build(tmp_path / "shared", image, check_layers=1)
+    assert first["bit_exact"] and not first["model_reused"]
     report = simulate_build(tmp_path / "other", image, check_layers=1)
     assert report["bit_exact"], report["first_mismatch"]
     assert report["cycles"] == other["cycles_per_frame"] and report["load"]["loaded"]
+    assert report["model_reused"] and report["build_seconds"] < 1  # one compiled model for both folders
+    assert len([p for p in (tmp_path / "models").iterdir() if p.is_dir()]) == 1
     assert main(["load-file", str(tmp_path / "shared"), str(tmp_path / "medium.fbg"), "-o", str(tmp_path / "m")]) == 1
     assert "does not fit the accelerator of" in capsys.readouterr().err
