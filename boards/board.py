@@ -50,11 +50,29 @@ class BlockRam:
 
 @dataclass(frozen=True)
 class OtherRam:
-    """Large single-port RAM beside the block RAM (iCE40 SPRAM, UltraScale+ UltraRAM)."""
+    """Large RAM beside the block RAM (UltraScale+ UltraRAM, iCE40 SPRAM). It has no initial contents, so it can
+    hold only memories the design writes before it reads: those loaded at run time, and the activations.
+
+    With `configs` (its block's (depth, width) shapes) and `ram_style` (the attribute value that asks Yosys and
+    Vivado for it), the fit check counts it and the generator puts memories there when the block RAM is short;
+    without them it is listed only (iCE40 SPRAM is single-port: the generator's memories have a read and a write
+    port)."""
 
     primitive: str
     blocks: int
     bits_per_block: int
+    configs: tuple[tuple[int, int], ...] = ()
+    ram_style: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.blocks < 0 or self.bits_per_block <= 0:
+            raise ValueError("other_ram needs blocks >= 0 and bits_per_block > 0")
+        if bool(self.configs) != bool(self.ram_style):
+            raise ValueError("other_ram: configs and ram_style go together (both to use the RAM, neither to list it only)")
+
+    @property
+    def used_by_generator(self) -> bool:
+        return bool(self.configs)
 
     @property
     def bits(self) -> int:

@@ -21,13 +21,14 @@ from pathlib import Path
 from firebrick.atomic import write_atomic, write_json_atomic
 from firebrick.progress import stage
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
-from firebrick.boards.fit import check_fit as check_board_fit
+from firebrick.boards.fit import FitEstimate, check_fit as check_board_fit
 from firebrick.boards.manifest import (
     GRAPH, MANIFEST, REGISTERS_HEADER, REGISTERS_JSON, VERILOG, BuildDirError, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, load_build,
     portable_board_file,
 )
 from firebrick.errors import FirebrickError
 from firebrick.hw.axi_accelerator import register_map_header, register_map_json
+from firebrick.hw.block_ram import LargeRam
 from firebrick.hw.compiler import Program, compile_graph
 from firebrick.hw.load_format import LOAD_FILE, Envelope, envelope_shortfalls, envelope_union, write_load_file
 from firebrick.hw.memories import program_memories
@@ -86,8 +87,11 @@ def build_accelerator(
     memories = program_memories(program, loadable=loadable, envelope=envelope)
     fit = check_board_fit(memories, params.rows * params.cols, board, cols=params.cols)
     how = "memories loaded at run time" if loadable else "weights baked in"
+    large_ram = large_ram_of(fit, board)
+    if large_ram is not None:
+        how += f"; {', '.join(sorted(large_ram.memories))} in {board.resources.other_ram.primitive}"
     with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps, {how}"):
-        verilog = accelerator_verilog(program, loadable=loadable, envelope=envelope, interface=interface)
+        verilog = accelerator_verilog(program, loadable=loadable, envelope=envelope, interface=interface, large_ram=large_ram)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, the folder is no build
@@ -116,6 +120,15 @@ def build_accelerator(
     )
     manifest.write(output)
     return manifest
+
+
+def large_ram_of(fit: FitEstimate | None, board: Board) -> LargeRam | None:
+    """The memories that the fit check put in the board's large RAM, as the generator marks them; None for none."""
+    if fit is None or not fit.in_other_ram:
+        return None
+    other = board.resources.other_ram
+    return LargeRam(style=other.ram_style, block_depth=max(depth for depth, _ in other.configs),
+                    memories=frozenset(fit.in_other_ram))
 
 
 def _write_register_map(output: Path, envelope: Envelope) -> tuple[str, ...]:

@@ -2,7 +2,12 @@
 
 The estimate is simple and a little pessimistic: every memory bank maps to
 block RAM in the cheapest (depth, width) shape of the device's block, except
-shallow ones that synthesis puts in LUT RAM; every multiplier of the array
+shallow ones that synthesis puts in LUT RAM. When that is more block RAM than
+the device has and the board has large RAM the generator uses (UltraRAM),
+memories without initial contents move there, those that save the most
+block RAM per large block first, until the block RAM suffices; the build
+marks them (`ram_style`) so that synthesis puts them where the estimate
+counted them. Every multiplier of the array
 takes a DSP block, or, when the array has more multipliers than the device has
 DSPs, all of them go to LUTs (Yosys' ECP5 flow maps all or none); the rest of
 the logic follows the board file's linear model in the array's size, fitted to
@@ -16,7 +21,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from firebrick.boards.board import BlockRam, Board
+from firebrick.boards.board import Board
 from firebrick.errors import FirebrickError
 from firebrick.hw.memories import MemoryShape, sram_bits
 
@@ -44,11 +49,19 @@ class FitEstimate:
     #: all LUTs: the logic model plus multiplier_luts
     luts: int
     luts_available: int
+    #: the board's large RAM (UltraRAM) that the estimate counts, None when it counts none
+    other_ram_primitive: str | None = None
+    other_ram_blocks: int = 0
+    other_ram_available: int = 0
+    #: the memories (MemoryShape names) placed in it
+    in_other_ram: tuple[str, ...] = ()
 
     def shortfalls(self) -> list[str]:
         out = []
         if self.block_ram_blocks > self.block_ram_available:
-            out.append(f"block RAM: needs {self.block_ram_blocks} blocks, {self.board} has {self.block_ram_available}")
+            beside = (f" (with {', '.join(self.in_other_ram)} in {self.other_ram_blocks} of its {self.other_ram_available} "
+                      f"{self.other_ram_primitive})" if self.in_other_ram else "")
+            out.append(f"block RAM: needs {self.block_ram_blocks} blocks, {self.board} has {self.block_ram_available}{beside}")
         if self.luts > self.luts_available:
             why = (f", {self.multiplier_luts:,} of them for the {self.multipliers} array multipliers (more than the "
                    f"{self.dsps_available} DSP blocks)" if self.multiplier_luts else "")
@@ -60,11 +73,12 @@ class FitEstimate:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FitEstimate":
-        return cls(**d)
+        return cls(**{**d, "in_other_ram": tuple(d.get("in_other_ram", ()))})
 
 
-def blocks_for(depth: int, width: int, ram: BlockRam) -> int:
-    """Block RAMs for one depth x width memory: the cheapest way to tile it with one block shape."""
+def blocks_for(depth: int, width: int, ram) -> int:
+    """Blocks of `ram` (a BlockRam or OtherRam) for one depth x width memory: the cheapest way to tile it with one
+    block shape."""
     return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs)
 
 
@@ -74,20 +88,35 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
     res = board.resources
     if res is None:
         return None
-    blocks = lut_ram = 0
+    lut_ram = 0
+    in_block_ram: dict[str, int] = {}  # memory -> its blocks
     lut_ram_depth = 0 if board.family in NO_LUT_RAM_FAMILIES else LUT_RAM_MAX_DEPTH
     for m in memories:
         if m.depth <= lut_ram_depth:
             lut_ram += m.bits
         else:
-            blocks += m.banks * blocks_for(m.depth, m.width, res.block_ram)
+            in_block_ram[m.name] = m.banks * blocks_for(m.depth, m.width, res.block_ram)
+    blocks = sum(in_block_ram.values())
+    other = res.other_ram if res.other_ram is not None and res.other_ram.used_by_generator else None
+    other_blocks, in_other = 0, []
+    if other is not None and blocks > res.block_ram.blocks:
+        cost = {m.name: m.banks * blocks_for(m.depth, m.width, other) for m in memories
+                if m.name in in_block_ram and not m.initialised}
+        for name in sorted(cost, key=lambda n: (-in_block_ram[n] / cost[n], -in_block_ram[n], n)):
+            if blocks <= res.block_ram.blocks:
+                break
+            if other_blocks + cost[name] <= other.blocks:
+                other_blocks += cost[name]
+                blocks -= in_block_ram[name]
+                in_other.append(name)
     in_dsps = multipliers <= res.dsps
     multiplier_luts = 0 if in_dsps else multipliers * res.luts_per_lut_multiplier
     return FitEstimate(
         board=board.name, block_ram_blocks=blocks, block_ram_available=res.block_ram.blocks, lut_ram_bits=lut_ram,
         multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
         multiplier_luts=multiplier_luts, luts=round(res.logic_luts(multipliers, cols)) + multiplier_luts,
-        luts_available=res.luts,
+        luts_available=res.luts, other_ram_primitive=other and other.primitive, other_ram_blocks=other_blocks,
+        other_ram_available=other.blocks if other else 0, in_other_ram=tuple(in_other),
     )
 
 
@@ -95,13 +124,23 @@ def check_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, co
     """The estimate, or DesignDoesNotFit naming every resource that is short (needed vs available)."""
     estimate = estimate_fit(memories, multipliers, board, cols=cols)
     if estimate is not None and estimate.shortfalls():
-        needed_bits = sram_bits(memories)
         raise DesignDoesNotFit(
             f"the design does not fit {board.name} ({board.device}): " + "; ".join(estimate.shortfalls())
-            + f". On-chip memory: {needed_bits / 8 / 1024:,.1f} KiB needed, {board.resources.block_ram.bits / 8 / 1024:,.1f} KiB "
-            "of block RAM available. Use a smaller model (fewer channels, codebook weights), a smaller array, or a larger board "
+            + f". On-chip memory: {sram_bits(memories) / 8 / 1024:,.1f} KiB needed, {counted_memory(board)}. Use a smaller model (fewer channels, codebook weights), a smaller array, or a larger board "
             "(`firebrick boards`)"
             + ("; or --bake-weights: the layer program is then logic, not a memory (here "
                f"{sum(m.bits for m in memories if m.name == 'program'):,} bits)" if any(m.name == "program" for m in memories) else "")
         )
     return estimate
+
+
+def counted_memory(board: Board) -> str:
+    """The on-chip memory the fit check counts on `board`, by type, and what it leaves out."""
+    res = board.resources
+    counted = f"{res.block_ram.bits / 8 / 1024:,.1f} KiB of block RAM ({res.block_ram.primitive})"
+    other = res.other_ram
+    if other is None:
+        return counted + " counted"
+    if other.used_by_generator:
+        return counted + f" and {other.bits / 8 / 1024:,.1f} KiB of {other.primitive} counted (for memories without initial contents)"
+    return counted + f" counted; not its {other.bits / 8 / 1024:,.1f} KiB of {other.primitive}, which the generator does not use"

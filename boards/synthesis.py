@@ -97,12 +97,18 @@ def lut_mapper(board: Board, lut_multipliers: bool, fell_back: bool) -> str:
     return "abc9" if uses_abc9(board, lut_multipliers) else "abc"
 
 
-def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bool, *, classic_abc: bool = False) -> list[str]:
+def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bool, *, classic_abc: bool = False,
+                       large_ram: bool = False) -> list[str]:
     """Yosys commands after the design is read: synthesis for the family, then the netlist as JSON.
 
     `classic_abc`: map LUTs with classic `abc` instead of abc9 (ECP5; always on Xilinx and for ECP5 LUT multipliers).
+    `large_ram`: the design marks memories for UltraRAM (`-uram`: Yosys maps those marked, ram_style "ultra").
     """
     synth = [board.synth_command, "-top", top, *board.toolchain.synth_args]
+    if large_ram:
+        if board.family != "xcup":
+            raise ToolError(f"memories marked for large RAM on {board.name} ({board.family}): only UltraScale+ UltraRAM is generated")
+        synth.append("-uram")
     if board.family in ("xc7", "xcup"):
         synth.append("-flatten")  # otherwise the hierarchy stays and the counts are per module
     if lut_multipliers:
@@ -129,9 +135,11 @@ def has_classic_abc_fallback(board: Board, lut_multipliers: bool) -> bool:
     return board.family == "ecp5" and uses_abc9(board, lut_multipliers)
 
 
-def yosys_script(board: Board, top: str, verilog: str, out: str, lut_multipliers: bool, *, classic_abc: bool = False) -> str:
+def yosys_script(board: Board, top: str, verilog: str, out: str, lut_multipliers: bool, *, classic_abc: bool = False,
+                 large_ram: bool = False) -> str:
     """The Yosys script: paths relative to the build folder (YoWASP tools see only their working directory)."""
-    lines = [f"read_verilog {verilog}", *synthesis_commands(board, top, f"{out}/synth.json", lut_multipliers, classic_abc=classic_abc),
+    lines = [f"read_verilog {verilog}", *synthesis_commands(board, top, f"{out}/synth.json", lut_multipliers, classic_abc=classic_abc,
+                                                            large_ram=large_ram),
              f"tee -q -o {out}/stat.json stat -json"]
     return "\n".join(lines) + "\n"
 
@@ -148,7 +156,10 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     multipliers = manifest.params.rows * manifest.params.cols
     lut_multipliers = multipliers > board.resources.dsps
     out = f"impl/{board.name}"
-    (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers))
+    fit = manifest.fit_estimate
+    in_large_ram = fit.in_other_ram if fit is not None else ()
+    (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers,
+                                                large_ram=bool(in_large_ram)))
     fallback = None
     if has_classic_abc_fallback(board, lut_multipliers):
         (work / "synth_abc.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers, classic_abc=True))
@@ -168,7 +179,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     use = utilisation(used, board)
     # a memory larger than one block must land in block RAM; smaller ones may go to LUT RAM by Yosys' cost model
     block_bits = board.resources.block_ram.bits_per_block
-    needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories)
+    needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories if m.name not in in_large_ram)
     report = {
         "board": board.name, "device": board.device, "family": board.family, "command": board.synth_command,
         "seconds": seconds, "lut_mapper": lut_mapper(board, lut_multipliers, fell_back), "cells": cells, "unmapped_cells": unmapped, "resources": use,
@@ -178,6 +189,9 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
         # the inference checks: the array's products in DSP blocks, the memories in block RAM
         "dsp_inference_ok": lut_multipliers or used["dsps"] >= multipliers,
         "block_ram_inference_ok": not needs_block_ram or used["block_ram"] > 0,
+        # the memories the fit check put in UltraRAM take the blocks it counted
+        "memories_in_other_ram": list(in_large_ram), "other_ram_expected": fit.other_ram_blocks if fit is not None else 0,
+        "other_ram_inference_ok": used["other_ram"] == (fit.other_ram_blocks if fit is not None else 0),
         "netlist": str(work / "synth.json"), "log": str(work / "yosys.log"),
     }
     report["plot"] = str(plot_resources(use, f"{manifest.model} {multipliers}-multiplier array on {board.name} ({board.device}), Yosys",

@@ -166,8 +166,12 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     number = lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"  # noqa: E731 - no exponents for people
     breakdown = ", ".join(f"{k} {number(v)}" for k, v in figures["energy_breakdown_uj"].items())
     memories = ", ".join(f"{m['name']} {m['bits'] / 8 / 1024:,.1f}" for m in figures["memories"])
-    fit = ("fits" if figures["fits"] else "DOES NOT FIT: " + "; ".join(figures["shortfalls"])) if figures["fit_estimate"] else \
+    estimate = figures["fit_estimate"]
+    fit = ("fits" if figures["fits"] else "DOES NOT FIT: " + "; ".join(figures["shortfalls"])) if estimate else \
         "no fixed budget (an ASIC technology)"
+    if estimate and figures["fits"] and estimate["in_other_ram"]:
+        fit += (f" ({estimate['block_ram_blocks']} of {estimate['block_ram_available']} block RAMs; {', '.join(estimate['in_other_ram'])} "
+                f"in {estimate['other_ram_blocks']} of {estimate['other_ram_available']} {estimate['other_ram_primitive']})")
     text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows) + (
         f"\n\n{graph.name} ({weights}) on {board.name}, {params.rows}x{params.cols} array at {board.clock_mhz:g} MHz "
         f"(clock: {CLOCK_BASIS_WORDS[document['clock_basis']]})\n"

@@ -38,6 +38,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import ActivationMemory
+from firebrick.hw.block_ram import LargeRam, ram_style
 from firebrick.hw.activity_counters import ActivityCounters, Counters
 from firebrick.hw.bypass_add import BypassAdd
 from firebrick.hw.compiler import Program
@@ -60,15 +61,18 @@ DEBUG_READ_LATENCY = FETCH_LATENCY
 
 class Accelerator(wiring.Component):
     def __init__(self, program: Program, *, dsp_multipliers: bool = False, loadable: bool = False,
-                 envelope: Envelope | None = None) -> None:
+                 envelope: Envelope | None = None, large_ram: LargeRam | None = None) -> None:
         """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs).
         `loadable`: memories without contents, filled through the `load` stream, as large as `envelope` (default:
-        as `program` needs; a larger one, `envelope_union`, runs every model it holds)."""
+        as `program` needs; a larger one, `envelope_union`, runs every model it holds). `large_ram`: the memories
+        the fit check put in the board's large RAM (UltraRAM), marked for synthesis."""
         if envelope is not None and not loadable:
             raise ValueError("an envelope sizes the memories of a loaded design; a baked one holds its program")
         if envelope is not None and (short := envelope_shortfalls(program, envelope)):
             raise LoadFileError(f"the model does not fit {envelope.describe()}: " + "; ".join(short))
-        self.program, self.dsp_multipliers = program, dsp_multipliers
+        if large_ram is not None and not loadable and large_ram.memories - {"activations"}:
+            raise ValueError("a baked design's memories have contents; only its activations can go to RAM without them")
+        self.program, self.dsp_multipliers, self.large_ram = program, dsp_multipliers, large_ram
         #: what the memories hold (a load must be made for it); None when baked
         self.envelope: Envelope | None = (envelope or program_envelope(program)) if loadable else None
         p = program.params
@@ -101,6 +105,7 @@ class Accelerator(wiring.Component):
             banks=program.memory.banks, lanes=p.cols, value_bits=p.lane_act_bits,
             depth=max(program.memory.bank_depth, 1) if self.envelope is None else self.envelope.activation_depth,
             address_bits=w.address, offset_bits=w.row_offset, write_ports=("load", "conv", "add"),
+            ram_style=ram_style(large_ram, "activations"),
         )
 
     def elaborate(self, platform) -> Module:
@@ -121,7 +126,8 @@ class Accelerator(wiring.Component):
             def held(component):
                 return component
         capacity = env.capacity if env is not None else None
-        m.submodules.sequencer = held(seq := Sequencer(prog.steps, p, w, capacity=capacity and capacity["steps"]))
+        m.submodules.sequencer = held(seq := Sequencer(prog.steps, p, w, capacity=capacity and capacity["steps"],
+                                                   ram_style=ram_style(self.large_ram, "program")))
         m.submodules.controller = held(ctl := Controller(p, w, codebook_bits=prog.codebook_bits))
         walkers = {name: RasterLanes(lanes=p.cols, widths=w) for name in ("fetch", "out", "b")}
         for name, walker in walkers.items():
@@ -133,10 +139,12 @@ class Accelerator(wiring.Component):
         m.submodules.activations = held(act := self.activations)
         m.submodules.weights = held(weights := WeightPath(
             p, w, weights=prog.weights, codebook_bits=prog.codebook_bits, codebooks=prog.codebooks,
-            loaded=None if capacity is None else {"weights": capacity["weights"], "codebooks": capacity["codebooks"]}))
+            loaded=None if capacity is None else {"weights": capacity["weights"], "codebooks": capacity["codebooks"]},
+            large_ram=self.large_ram))
         m.submodules.array = held(array := SystolicArray(p, dsp_multipliers=self.dsp_multipliers))
         m.submodules.writeback = held(writeback := ConvWriteback(p, w, biases=prog.biases,
-                                                                 bias_depth=capacity and capacity["biases"]))
+                                                                 bias_depth=capacity and capacity["biases"],
+                                                                 ram_style=ram_style(self.large_ram, "biases")))
         m.submodules.adder = held(adder := BypassAdd(p, w))
         m.submodules.pool = held(pool := GlobalPool(p))
         m.submodules.counters = held(counters := ActivityCounters(lanes=p.cols, rows=p.rows))

@@ -22,6 +22,7 @@ from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.activity_counters import Counters
+from firebrick.hw.block_ram import LargeRam
 from firebrick.hw.compiler import Program
 from firebrick.hw.load_format import Envelope
 
@@ -63,8 +64,9 @@ def _bytes(bits: int) -> int:
 
 
 class AxiAccelerator(wiring.Component):
-    def __init__(self, program: Program, *, envelope: Envelope | None = None, dsp_multipliers: bool = False) -> None:
-        self.core = Accelerator(program, loadable=True, envelope=envelope, dsp_multipliers=dsp_multipliers)
+    def __init__(self, program: Program, *, envelope: Envelope | None = None, dsp_multipliers: bool = False,
+                 large_ram: LargeRam | None = None) -> None:
+        self.core = Accelerator(program, loadable=True, envelope=envelope, dsp_multipliers=dsp_multipliers, large_ram=large_ram)
         self.envelope = self.core.envelope
         p = program.params
         self.image_bits = _bytes(p.cols * p.lane_act_bits)

@@ -16,6 +16,7 @@ have the same latency, so simulation (the portable form) and the bitstream
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from amaranth import Cat, ClockSignal, Const, Module, Signal, unsigned
 from amaranth.hdl import Instance
@@ -46,14 +47,42 @@ def dp16kd_init(words: list[int]) -> dict[str, int]:
     return values
 
 
+@dataclass(frozen=True)
+class LargeRam:
+    """The board's large RAM (UltraRAM) for some of the accelerator's memories: the `ram_style` attribute value
+    that asks Yosys (`synth_xilinx -uram`) and Vivado for it, the words of one block, and the memories that go
+    there (`MemoryShape` names: "weights", "biases", "program", "codebooks", "activations"), as the fit check
+    placed them."""
+
+    style: str
+    block_depth: int
+    memories: frozenset[str]
+
+
+def ram_style(large_ram: LargeRam | None, memory_name: str) -> str | None:
+    """The `ram_style` of memory `memory_name`: the large RAM's when it goes there, else None (block RAM)."""
+    return large_ram.style if large_ram is not None and memory_name in large_ram.memories else None
+
+
+def uninitialised_attrs(style: str | None) -> dict:
+    """The attributes of a memory without contents: marked (no zero fill, hw/verilog.py), and its RAM style if any."""
+    return {UNINITIALISED: 1, **({"ram_style": style} if style is not None else {})}
+
+
 class RegisteredMemory(wiring.Component):
-    def __init__(self, *, width: int, depth: int, init: list[int] = (), writable: bool = True) -> None:
+    def __init__(self, *, width: int, depth: int, init: list[int] = (), writable: bool = True,
+                 ram_style: str | None = None) -> None:
+        """`ram_style`: the attribute asking synthesis for a kind of RAM (a memory without contents only)."""
         if depth < 1 or width < 1:
             raise ValueError(f"a memory needs a positive depth and width, not {depth} x {width}")
+        if ram_style is not None and (init or not writable):
+            raise ValueError("only a memory without initial contents goes to RAM of another style (it starts empty)")
         self.width, self.depth, self.init, self.writable = width, depth, list(init), writable
         #: the portable form's storage (simulation reads it directly)
         # a writable memory without contents is marked, so that its Verilog carries no zero fill (hw/verilog.py)
         attrs = {UNINITIALISED: 1} if writable and not self.init else None
+        if ram_style is not None:
+            attrs["ram_style"] = ram_style
         self.memory = memory.Memory(shape=unsigned(width), depth=depth, init=self.init, attrs=attrs)
         address = unsigned(max((depth - 1).bit_length(), 1))
         members = {"read_addr": In(address), "read_en": In(1, init=1), "read_data": Out(unsigned(width))}
@@ -70,7 +99,7 @@ class RegisteredMemory(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         block_width = self._primitive_width()
-        if is_ecp5(platform) and block_width is not None:
+        if is_ecp5(platform) and block_width is not None and "ram_style" not in self.memory.attrs:
             self._ecp5(m, block_width)
             return m
         m.submodules.memory = mem = self.memory

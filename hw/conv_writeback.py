@@ -33,7 +33,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from firebrick.hw.activation_memory import LaneWritePort
-from firebrick.hw.block_ram import UNINITIALISED
+from firebrick.hw.block_ram import uninitialised_attrs
 from firebrick.hw.latency import FETCH_LATENCY, PE_LATENCY, ROUND_SHIFT_CLIP_LATENCY, WRITEBACK_LATENCY
 from firebrick.hw.loader import memory_write
 from firebrick.hw.packing import pack_lanes
@@ -52,9 +52,11 @@ def record_depth(params: ArrayParams) -> int:
 
 class ConvWriteback(wiring.Component):
     def __init__(self, params: ArrayParams, widths: ProgramWidths, *, biases: np.ndarray,
-                 bias_depth: int | None = None) -> None:
-        """`bias_depth`: a bias memory of that many words that the loader fills, instead of `biases`."""
+                 bias_depth: int | None = None, ram_style: str | None = None) -> None:
+        """`bias_depth`: a bias memory of that many words that the loader fills, instead of `biases`; `ram_style`: the
+        kind of RAM that memory asks synthesis for (block_ram.LargeRam)."""
         self.params, self.widths, self.biases, self.bias_depth = params, widths, biases, bias_depth
+        self.ram_style = ram_style
         rows, cols = params.rows, params.cols
         address = signed(widths.address + 1)
         value = signed(params.lane_act_bits + 1)
@@ -101,7 +103,8 @@ class ConvWriteback(wiring.Component):
                 shape=unsigned(rows * p.acc_bits), depth=len(self.biases), init=[pack_lanes(b, p.acc_bits) for b in self.biases])
         else:
             m.submodules.biases = biases = memory.Memory(
-                shape=unsigned(rows * p.acc_bits), depth=self.bias_depth, init=[], attrs={UNINITIALISED: 1})
+                shape=unsigned(rows * p.acc_bits), depth=self.bias_depth, init=[],
+                attrs=uninitialised_attrs(self.ram_style))
             bias_write = biases.write_port()
             m.d.comb += [bias_write.addr.eq(self.bias_write.addr), bias_write.data.eq(self.bias_write.data),
                          bias_write.en.eq(self.bias_write.en)]

@@ -17,12 +17,14 @@ from firebrick.hw.params import ArrayParams
 
 @dataclass(frozen=True)
 class MemoryShape:
-    """`banks` memories of `depth` words of `width` bits each."""
+    """`banks` memories of `depth` words of `width` bits each; `initialised`: with contents in the Verilog (baked
+    weights), which RAM without initial values (UltraRAM) cannot hold."""
 
     name: str
     banks: int
     depth: int
     width: int
+    initialised: bool = False
 
     @property
     def bits(self) -> int:
@@ -33,7 +35,7 @@ class MemoryShape:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "MemoryShape":
-        return cls(name=d["name"], banks=d["banks"], depth=d["depth"], width=d["width"])
+        return cls(name=d["name"], banks=d["banks"], depth=d["depth"], width=d["width"], initialised=d.get("initialised", False))
 
 
 def program_memories(program: Program, *, loadable: bool = True, envelope: Envelope | None = None) -> list[MemoryShape]:
@@ -44,11 +46,11 @@ def program_memories(program: Program, *, loadable: bool = True, envelope: Envel
         return envelope_memories(envelope or program_envelope(program), p)
     plan = program.memory
     stored = program.codebook_bits or p.weight_bits
-    tables = [] if program.codebooks is None else [MemoryShape("codebooks", 1, len(program.codebooks), p.weight_bits)]
+    tables = [] if program.codebooks is None else [MemoryShape("codebooks", 1, len(program.codebooks), p.weight_bits, True)]
     return tables + [
         MemoryShape("activations", plan.banks, plan.bank_depth, p.lane_act_bits),
-        MemoryShape("weights", 1, len(program.weights), p.rows * stored),
-        MemoryShape("biases", 1, len(program.biases), p.rows * p.acc_bits),
+        MemoryShape("weights", 1, len(program.weights), p.rows * stored, True),
+        MemoryShape("biases", 1, len(program.biases), p.rows * p.acc_bits, True),
     ]
 
 

@@ -18,7 +18,7 @@ from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.block_ram import UNINITIALISED
+from firebrick.hw.block_ram import uninitialised_attrs
 from firebrick.hw.latency import CONTROL_LATENCY, prefetch_cycles
 from firebrick.hw.loader import memory_write
 from firebrick.hw.params import ArrayParams
@@ -26,8 +26,11 @@ from firebrick.hw.program import ProgramWidths, Step, encode_step, step_layout
 
 
 class Sequencer(wiring.Component):
-    def __init__(self, steps: list[Step], params: ArrayParams, widths: ProgramWidths, *, capacity: int | None = None) -> None:
-        """`capacity`: a loaded program memory of that many steps instead of a ROM of `steps`."""
+    def __init__(self, steps: list[Step], params: ArrayParams, widths: ProgramWidths, *, capacity: int | None = None,
+                 ram_style: str | None = None) -> None:
+        """`capacity`: a loaded program memory of that many steps instead of a ROM of `steps`; `ram_style`: the kind
+        of RAM that memory asks synthesis for (block_ram.LargeRam)."""
+        self.ram_style = ram_style
         if not steps and capacity is None:
             raise ValueError("a program needs at least one step")
         self.steps, self.params, self.widths, self.capacity = steps, params, widths, capacity
@@ -68,7 +71,7 @@ class Sequencer(wiring.Component):
         if loaded:
             layout = step_layout(self.params, self.widths)
             m.submodules.program = program = memory.Memory(shape=unsigned(layout.size), depth=n, init=[],
-                                                           attrs={UNINITIALISED: 1})
+                                                           attrs=uninitialised_attrs(self.ram_style))
             read, write = program.read_port(), program.write_port()
             m.d.comb += [read.addr.eq(address), self.next_desc.eq(read.data),
                          write.addr.eq(self.program.addr), write.data.eq(self.program.data), write.en.eq(self.program.en)]

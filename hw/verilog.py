@@ -15,7 +15,7 @@ from amaranth.lib import wiring
 from firebrick.hw.load_format import Envelope
 from firebrick.hw.accelerator import Accelerator
 from firebrick.hw.axi_accelerator import AxiAccelerator
-from firebrick.hw.block_ram import UNINITIALISED
+from firebrick.hw.block_ram import UNINITIALISED, LargeRam
 from firebrick.hw.compiler import Program
 
 #: the Verilog module name of the accelerator
@@ -75,16 +75,16 @@ def component_verilog(component: wiring.Component, name: str) -> str:
 
 
 def accelerator_verilog(program: Program, *, loadable: bool = True, envelope: Envelope | None = None,
-                        interface: str = "native") -> VerilogText:
+                        interface: str = "native", large_ram: LargeRam | None = None) -> VerilogText:
     """The Verilog of the accelerator that runs `program`: memories loaded at run time (as large as `envelope`, by
     default as `program` needs), or (not `loadable`) baked in; its ports `interface` (`INTERFACES`; "axi" is loaded
-    at run time)."""
+    at run time); `large_ram`: the memories marked for the board's large RAM."""
     if interface not in INTERFACES:
         raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, not {interface!r}")
     if interface == "axi" and not loadable:
         raise ValueError("the AXI accelerator is loaded at run time (its load stream is s_axis_load); it has no baked form")
     began = time.perf_counter()
-    top = (AxiAccelerator(program, envelope=envelope) if interface == "axi"
-           else Accelerator(program, loadable=loadable, envelope=envelope))
+    top = (AxiAccelerator(program, envelope=envelope, large_ram=large_ram) if interface == "axi"
+           else Accelerator(program, loadable=loadable, envelope=envelope, large_ram=large_ram))
     text = component_verilog(top, TOP_NAME)
     return VerilogText(text, time.perf_counter() - began)

@@ -27,7 +27,7 @@ from amaranth import Module, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.block_ram import DP16KD_DEPTH, UNINITIALISED, RegisteredMemory, is_ecp5
+from firebrick.hw.block_ram import DP16KD_DEPTH, LargeRam, RegisteredMemory, is_ecp5, ram_style, uninitialised_attrs
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.latency import WEIGHT_LATENCY
 from firebrick.hw.loader import memory_write
@@ -50,8 +50,11 @@ def chunk_words(word_bits: int) -> int:
 class WeightPath(wiring.Component):
     def __init__(self, params: ArrayParams, widths: ProgramWidths, *, weights: np.ndarray,
                  codebook_bits: int | None = None, codebooks: np.ndarray | None = None,
-                 loaded: dict[str, int] | None = None) -> None:
-        """`loaded`: {"weights": depth, "codebooks": depth} of memories the loader fills, instead of `weights`/`codebooks`."""
+                 loaded: dict[str, int] | None = None, large_ram: LargeRam | None = None) -> None:
+        """`loaded`: {"weights": depth, "codebooks": depth} of memories the loader fills, instead of `weights`/`codebooks`;
+        `large_ram`: where the weights or codebooks go when the fit check put them in the board's large RAM (the weight
+        chunks are then one of its blocks deep)."""
+        self.large_ram = large_ram
         self.params, self.widths = params, widths
         self.weights, self.codebook_bits, self.codebooks = weights, codebook_bits, codebooks
         self.loaded = loaded
@@ -78,13 +81,17 @@ class WeightPath(wiring.Component):
         loaded = self.loaded is not None
         total = self.loaded["weights"] if loaded else len(self.weights)
         words = [] if loaded else [pack_lanes(w, stored_bits) for w in self.weights]
-        depth = DP16KD_DEPTH[18] if is_ecp5(platform) else chunk_words(rows * stored_bits)
+        style = ram_style(self.large_ram, "weights")
+        if style is not None:
+            depth = self.large_ram.block_depth
+        else:
+            depth = DP16KD_DEPTH[18] if is_ecp5(platform) else chunk_words(rows * stored_bits)
         chunks = [(i, min(depth, total - i)) for i in range(0, total, depth)]  # (first word, words)
         chunk_bits = (depth - 1).bit_length() if len(chunks) > 1 else len(self.weight_address)
         outputs = []
         for i, (first, count) in enumerate(chunks):
             m.submodules[f"weights{i}"] = chunk_memory = RegisteredMemory(
-                width=rows * stored_bits, depth=count, init=words[first:first + count], writable=loaded)
+                width=rows * stored_bits, depth=count, init=words[first:first + count], writable=loaded, ram_style=style)
             m.d.comb += chunk_memory.read_addr.eq(self.weight_address[:chunk_bits])
             if loaded:
                 write = self.weight_write
@@ -106,7 +113,8 @@ class WeightPath(wiring.Component):
             m.submodules.decoder = decoder = CodebookDecoder(index_bits=k, weight_bits=p.weight_bits, lanes=rows)
             if loaded:
                 m.submodules.codebooks = tables = memory.Memory(
-                    shape=signed(p.weight_bits), depth=self.loaded["codebooks"], init=[], attrs={UNINITIALISED: 1})
+                    shape=signed(p.weight_bits), depth=self.loaded["codebooks"], init=[],
+                    attrs=uninitialised_attrs(ram_style(self.large_ram, "codebooks")))
                 table_write = tables.write_port()
                 m.d.comb += [table_write.addr.eq(self.codebook_write.addr), table_write.data.eq(self.codebook_write.data),
                              table_write.en.eq(self.codebook_write.en)]

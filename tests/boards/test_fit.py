@@ -50,3 +50,29 @@ def test_build_records_the_estimate_and_the_board(small_graph, tmp_path):
     manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path, board="icebreaker", bake_weights=True)
     assert manifest.board == "icebreaker" and manifest.clock_mhz == 24.0  # the PLL clock, not the 12 MHz oscillator
     assert manifest.fit_estimate.block_ram_blocks <= 30 and manifest.fit_estimate.dsps == 4
+
+
+def test_memories_without_contents_move_to_ultraram_when_block_ram_is_short():
+    zcu104 = load_board("zcu104")
+    # ZynqNet's shapes on 16x16 (approximately): 32 activation banks of 8 bits, 128-bit weight words, 512-bit biases
+    activations = MemoryShape("activations", 32, 40_000, 8)
+    loaded = [activations, MemoryShape("weights", 1, 156_000, 128), MemoryShape("biases", 1, 300, 512)]
+    fit = estimate_fit(loaded, 256, zcu104, cols=16)
+    # the weights save the most block RAM per UltraRAM (610 RAMB36 against 2 x 39 URAM288) and go first; still
+    # short, the biases follow (8 for 8); the activation banks (320 for 320) find no room in the 10 left
+    assert fit.in_other_ram == ("weights", "biases") and fit.other_ram_blocks == 78 + 8 and fit.other_ram_available == 96
+    assert fit.block_ram_blocks == 32 * 10
+    assert fit.shortfalls() == ["block RAM: needs 320 blocks, zcu104 has 312 (with weights, biases in 86 of its 96 URAM288)"]
+    with pytest.raises(DesignDoesNotFit, match=r"KiB of block RAM \(RAMB36E2\) and 3,456.0 KiB of URAM288 counted"):
+        check_fit(loaded, 256, zcu104, cols=16)
+    # memories with contents (baked weights) stay in block RAM: UltraRAM starts empty
+    baked = [activations, MemoryShape("weights", 1, 156_000, 128, initialised=True)]
+    assert estimate_fit(baked, 256, zcu104, cols=16).in_other_ram == ()
+    # nothing moves while the block RAM suffices (the Verilog stays as it was)
+    small = [MemoryShape("activations", 16, 960, 9), MemoryShape("weights", 1, 3266, 64)]
+    assert estimate_fit(small, 64, zcu104, cols=8).in_other_ram == ()
+    # the iCE40's SPRAM is listed but not counted: the generator's memories have two ports, SPRAM one
+    with pytest.raises(DesignDoesNotFit, match=r"not its 128.0 KiB of SB_SPRAM256KA, which the generator does not use"):
+        check_fit([MemoryShape("weights", 1, 100_000, 64)], 4, load_board("icebreaker"), cols=2)
+    # an estimate read back from a manifest keeps the placement
+    assert type(fit).from_dict(fit.to_dict()) == fit

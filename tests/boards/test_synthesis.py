@@ -143,3 +143,22 @@ def test_a_yosys_run_that_died_inside_abc9_is_told_from_a_real_error(tmp_path):
     assert not abc9_exited(log)
     log.write_text("2.1. Executing HIERARCHY pass.\nERROR: syntax error\n")
     assert not abc9_exited(log)
+
+
+def test_memories_the_fit_puts_in_ultraram_synthesize_to_uram288(medium_graph, tmp_path):
+    """A ZCU104 with 4 block RAMs left (a board file extending zcu104): the weights must go to UltraRAM."""
+    board_file = tmp_path / "zcu104_4bram.yaml"
+    board_file.write_text("extends: zcu104\nresources:\n  block_ram: {primitive: RAMB36E2, blocks: 4}\n")
+    board = load_board(board_file)
+    manifest = build_accelerator(medium_graph, ArrayParams(rows=2, cols=2), tmp_path / "build", board=board)
+    fit = manifest.fit_estimate
+    assert fit.in_other_ram == ("weights",) and fit.other_ram_blocks >= 1
+    weights = next(m for m in manifest.memories if m.name == "weights")
+    # the weight memory in chunks one UltraRAM (4096 words) deep, each marked
+    assert (tmp_path / "build" / "accelerator.v").read_text().count('(* ram_style = "ultra" *)') == -(-weights.depth // 4096)
+    report = synthesize(load_build(tmp_path / "build"), board)
+    assert report["cells"].get("URAM288") == fit.other_ram_blocks and report["other_ram_inference_ok"]
+    assert report["memories_in_other_ram"] == ["weights"] and "-uram" in (tmp_path / "build" / "impl" / board.name / "synth.ys").read_text()
+    # the same model on the real ZCU104 fits its block RAM: nothing is marked
+    build_accelerator(medium_graph, ArrayParams(rows=2, cols=2), tmp_path / "plain", board="zcu104")
+    assert "ram_style" not in (tmp_path / "plain" / "accelerator.v").read_text()
