@@ -80,9 +80,7 @@ class RegisteredMemory(wiring.Component):
         self.width, self.depth, self.init, self.writable = width, depth, list(init), writable
         #: the portable form's storage (simulation reads it directly)
         # a writable memory without contents is marked, so that its Verilog carries no zero fill (hw/verilog.py)
-        attrs = {UNINITIALISED: 1} if writable and not self.init else None
-        if ram_style is not None:
-            attrs["ram_style"] = ram_style
+        attrs = uninitialised_attrs(ram_style) if writable and not self.init else None
         self.memory = memory.Memory(shape=unsigned(width), depth=depth, init=self.init, attrs=attrs)
         address = unsigned(max((depth - 1).bit_length(), 1))
         members = {"read_addr": In(address), "read_en": In(1, init=1), "read_data": Out(unsigned(width))}

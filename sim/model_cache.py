@@ -1,7 +1,8 @@
 """Compiled Verilator models, shared by every build whose Verilog is the same (content-addressed).
 
 A model is the executable Verilator and make produce from one Verilog file,
-one top module, with or without tracing, by one Verilator and one cocotb: the
+one top module, with or without tracing, by one Verilator and one cocotb
+installation (its libraries' path: the executable links them there): the
 key hashes exactly those, so a `load-file` folder (the same Verilog byte for
 byte), a second `flow` or `make demo` into a fresh folder, and the tests'
 many builds of one design all run one compiled model, and nothing else can
@@ -39,13 +40,17 @@ def cache_root() -> Path:
 
 
 def model_key(verilog: Path, toplevel: str, *, waves: bool, build_args: list[str]) -> str:
-    """What the compiled model depends on: the Verilog's bytes, the top, tracing, the flags and the tool versions."""
+    """What the compiled model depends on: the Verilog's bytes, the top, tracing, the flags, the tool versions, and
+    where cocotb's libraries are (the executable links them by absolute path: a model built by another
+    installation, e.g. a virtual environment elsewhere, does not start)."""
+    from cocotb_tools.config import libs_dir
+
     digest = hashlib.sha256()
     with open(verilog, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     for part in (toplevel, str(waves), *build_args, importlib.metadata.version("verilator"),
-                 importlib.metadata.version("cocotb")):
+                 importlib.metadata.version("cocotb"), str(Path(libs_dir).resolve())):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:24]
 

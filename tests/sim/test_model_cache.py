@@ -14,7 +14,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def test_the_key_is_the_verilogs_content_and_what_the_build_depends_on(tmp_path):
+def test_the_key_is_the_verilogs_content_and_what_the_build_depends_on(tmp_path, monkeypatch):
     a, b = tmp_path / "a" / "accelerator.v", tmp_path / "b" / "accelerator.v"
     for path in (a, b):
         path.parent.mkdir()
@@ -24,6 +24,12 @@ def test_the_key_is_the_verilogs_content_and_what_the_build_depends_on(tmp_path)
     assert model_key(a, "accelerator", waves=True, build_args=["-O3"]) != key
     assert model_key(a, "accelerator", waves=False, build_args=["-O2"]) != key
     assert model_key(a, "other", waves=False, build_args=["-O3"]) != key
+    # another cocotb installation (a virtual environment elsewhere): the executable links its libraries by path
+    import cocotb_tools.config
+
+    monkeypatch.setattr(cocotb_tools.config, "libs_dir", str(tmp_path / "elsewhere" / "cocotb" / "libs"))
+    assert model_key(a, "accelerator", waves=False, build_args=["-O3"]) != key
+    monkeypatch.undo()
     b.write_text("module accelerator(clk); input clk; wire w; endmodule\n")
     assert model_key(b, "accelerator", waves=False, build_args=["-O3"]) != key
 
