@@ -28,6 +28,8 @@ CLOCK_BASES = ("oscillator", "measured", "assumed")
 #: the Yosys synthesis command per family (ASICs have none here)
 SYNTH_COMMANDS = {"ecp5": "synth_ecp5", "ice40": "synth_ice40", "xc7": "synth_xilinx", "xcup": "synth_xilinx"}
 PLACE_ROUTE_TOOLS = ("nextpnr-ecp5", "nextpnr-ice40")
+#: families whose large RAM the generator uses (UltraScale+ UltraRAM, through `synth_xilinx -uram`)
+LARGE_RAM_FAMILIES = ("xcup",)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,10 @@ class Board:
                 raise ValueError(f"family must be one of {', '.join(SYNTH_COMMANDS)} for an FPGA, not {self.family!r}")
             if self.resources is None or self.toolchain is None:
                 raise ValueError("an FPGA board needs resources and toolchain")
+            other = self.resources.other_ram
+            if other is not None and other.used_by_generator and self.family not in LARGE_RAM_FAMILIES:
+                raise ValueError(f"other_ram.configs / ram_style: the generator uses large RAM on "
+                                 f"{', '.join(LARGE_RAM_FAMILIES)} only (UltraRAM), not on {self.family}; list it without them")
 
     @property
     def synth_command(self) -> str | None:

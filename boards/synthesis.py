@@ -105,9 +105,7 @@ def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bo
     `large_ram`: the design marks memories for UltraRAM (`-uram`: Yosys maps those marked, ram_style "ultra").
     """
     synth = [board.synth_command, "-top", top, *board.toolchain.synth_args]
-    if large_ram:
-        if board.family != "xcup":
-            raise ToolError(f"memories marked for large RAM on {board.name} ({board.family}): only UltraScale+ UltraRAM is generated")
+    if large_ram:  # boards/board.py admits large RAM on UltraScale+ only
         synth.append("-uram")
     if board.family in ("xc7", "xcup"):
         synth.append("-flatten")  # otherwise the hierarchy stays and the counts are per module
@@ -158,6 +156,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     out = f"impl/{board.name}"
     fit = manifest.fit_estimate
     in_large_ram = fit.in_other_ram if fit is not None else ()
+    large_ram_blocks = fit.other_ram_blocks if fit is not None else 0
     (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers,
                                                 large_ram=bool(in_large_ram)))
     fallback = None
@@ -190,8 +189,8 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
         "dsp_inference_ok": lut_multipliers or used["dsps"] >= multipliers,
         "block_ram_inference_ok": not needs_block_ram or used["block_ram"] > 0,
         # the memories the fit check put in UltraRAM take the blocks it counted
-        "memories_in_other_ram": list(in_large_ram), "other_ram_expected": fit.other_ram_blocks if fit is not None else 0,
-        "other_ram_inference_ok": used["other_ram"] == (fit.other_ram_blocks if fit is not None else 0),
+        "memories_in_other_ram": list(in_large_ram), "other_ram_expected": large_ram_blocks,
+        "other_ram_inference_ok": used["other_ram"] == large_ram_blocks,
         "netlist": str(work / "synth.json"), "log": str(work / "yosys.log"),
     }
     report["plot"] = str(plot_resources(use, f"{manifest.model} {multipliers}-multiplier array on {board.name} ({board.device}), Yosys",

@@ -38,8 +38,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import ActivationMemory
-from firebrick.hw.block_ram import LargeRam, ram_style
 from firebrick.hw.activity_counters import ActivityCounters, Counters
+from firebrick.hw.block_ram import LargeRam, ram_style
 from firebrick.hw.bypass_add import BypassAdd
 from firebrick.hw.compiler import Program
 from firebrick.hw.controller import Controller

@@ -77,7 +77,7 @@ class RegisteredMemory(wiring.Component):
             raise ValueError(f"a memory needs a positive depth and width, not {depth} x {width}")
         if ram_style is not None and (init or not writable):
             raise ValueError("only a memory without initial contents goes to RAM of another style (it starts empty)")
-        self.width, self.depth, self.init, self.writable = width, depth, list(init), writable
+        self.width, self.depth, self.init, self.writable, self.ram_style = width, depth, list(init), writable, ram_style
         #: the portable form's storage (simulation reads it directly)
         # a writable memory without contents is marked, so that its Verilog carries no zero fill (hw/verilog.py)
         attrs = uninitialised_attrs(ram_style) if writable and not self.init else None
@@ -97,7 +97,7 @@ class RegisteredMemory(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         block_width = self._primitive_width()
-        if is_ecp5(platform) and block_width is not None and "ram_style" not in self.memory.attrs:
+        if is_ecp5(platform) and block_width is not None and self.ram_style is None:
             self._ecp5(m, block_width)
             return m
         m.submodules.memory = mem = self.memory

@@ -51,6 +51,9 @@ def _write(tmp_path, name, text):
     ("clock_mhz: -5\n", "", "clock_mhz must be positive"),
     ("energy:\n  memory: {model: dram}\n", "energy.memory", "memory model must be one of"),
     ("family: stratix\n", "", "family must be one of"),
+    # large RAM the generator would mark for synthesis: UltraScale+ only (refused at load, not at synthesis)
+    ("resources:\n  other_ram: {primitive: X, blocks: 1, bits_per_block: 8, configs: [[4, 2]], ram_style: huge}\n", "",
+     "the generator uses large RAM on xcup only"),
 ])
 def test_errors_name_the_file_the_key_and_the_reason(tmp_path, edit, key, reason):
     path = _write(tmp_path, "mine", f"extends: {BOARDS_DIR / 'ulx3s'}\n" + edit)
