@@ -3,18 +3,21 @@
 ULX3S (ECP5) and iCEBreaker (iCE40): Yosys synthesis of the accelerator, then the
 board top (accelerator + UART + PLL on the board's pins) through nextpnr at a
 PLL clock (`--clock MHZ`, or the automatic search of `firebrick build
---place-route`: the fastest clock the design meets with margin). PYNQ-Z2 and
-ZC706 (Xilinx): Yosys synthesis counts only (no open place-and-route).
-Random weights quantized with the default recipe: resources and timing do not
-depend on the values (they are baked in as ROM contents, so a trained model
-differs only in which LUTs the constant weight memories' initial values fill);
-`--seed` draws other weights, to check that place-and-route converges for any.
+--place-route`: the fastest clock the design meets with margin). PYNQ-Z2,
+ZC706 and ZCU104 (Xilinx): Yosys synthesis counts only (no open
+place-and-route); on the ZCU104 with the UltraRAM (URAM column) that the fit
+check placed memories in. Random weights quantized with the default recipe:
+resources and timing do not depend on the values (the weights are loaded at
+run time; the board top's bitstream bakes them, and then a trained model
+differs only in which LUTs the weight memories' initial values fill); `--seed`
+draws other weights, to check that place-and-route converges for any.
 
-    python benchmarks/implementation.py [--cases default:8:ulx3s tiny8:4:ulx3s small:2:icebreaker ...]
+    python benchmarks/implementation.py [--cases default:8:ulx3s tiny8:4:ulx3s small:2:icebreaker zynqnet:16:zcu104 ...]
                                         [--clock MHZ] [--no-place-route] [--seed N]
 
 Minutes per design (2 cores): the default model's 8x8 on the ULX3S ~2 min synthesis + ~10 min
-of P&R per run; the automatic clock search makes one to three runs.
+of P&R per run; the automatic clock search makes one to three runs; ZynqNet's 16x16 on the ZCU104 ~5 min of
+synthesis.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ from firebrick.quant.quantize import QuantConfig, quantize_graph
 #: the 2-fire network of the tests (tests/conftest.py SMALL), small enough for the iCE40UP5K
 SMALL = SqueezeNetMeta(base_e=8, incr_e=8, num_fires=2, freq=2, sr=0.5, stem=ConvSpec(8, 3, 1, 1), input_size=8,
                        input_channels=1, num_classes=4, downsample_before=(0,), hardware_ready=True, pow2_channels=True)
-MODELS = {"default": DEFAULT_MODEL, "tiny8": "squeezenet_tiny8_hw", "tiny28": "squeezenet_tiny28_hw", "small": None}
+MODELS = {"default": DEFAULT_MODEL, "tiny8": "squeezenet_tiny8_hw", "tiny28": "squeezenet_tiny28_hw", "small": None,
+          "zynqnet": "zynqnet", "squeezenet1_1": "squeezenet1_1_hw"}
 
 
 def quantized_graph(model: str, seed: int):
@@ -73,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="firebrick-impl-"))
     print(f"builds in {root}")
-    print(f"{'model':<8} {'board':<10} {'array':>5} {'LUTs':>14} {'FFs':>14} {'DSPs':>10} {'BRAM':>9} {'synth s':>7} "
+    print(f"{'model':<8} {'board':<10} {'array':>5} {'LUTs':>14} {'FFs':>14} {'DSPs':>10} {'BRAM':>9} {'URAM':>9} {'synth s':>7} "
           f"{'clock MHz':>9} {'Fmax MHz':>8} {'met':>4} {'P&R s':>6} {'cycles':>7} {'fps@clock':>9}", flush=True)
     for case in args.cases:
         model, array, name = case.split(":")
@@ -114,7 +118,7 @@ def main() -> None:
             except ToolError as exc:
                 fmax = "failed: " + str(exc).splitlines()[0]
         print(f"{model:<8} {name:<10} {rows:>2}x{cols:<2} {cell('luts'):>14} {cell('ffs'):>14} {cell('dsps'):>10} "
-              f"{cell('block_ram'):>9} {synth_s:>7.0f} {clock:>9} {fmax:>8} {met:>4} {pr_s:>6} {manifest.cycles_per_frame:>7,} "
+              f"{cell('block_ram'):>9} {cell('other_ram') if r['other_ram']['available'] else '-':>9} {synth_s:>7.0f} {clock:>9} {fmax:>8} {met:>4} {pr_s:>6} {manifest.cycles_per_frame:>7,} "
               f"{fps:>9}", flush=True)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from firebrick.atomic import write_atomic, write_json_atomic
 from firebrick.progress import stage
 from firebrick.boards.board import DEFAULT_BOARD, Board, load_board
-from firebrick.boards.fit import FitEstimate, check_fit as check_board_fit
+from firebrick.boards.fit import FitEstimate, check_fit as check_board_fit, describe_placement, in_lut_ram
 from firebrick.boards.manifest import (
     GRAPH, MANIFEST, REGISTERS_HEADER, REGISTERS_JSON, VERILOG, BuildDirError, BuildManifest, ImagePort, ScorePort, VerilogInfo, file_digest, load_build,
     portable_board_file,
@@ -31,7 +31,7 @@ from firebrick.hw.axi_accelerator import register_map_header, register_map_json
 from firebrick.hw.block_ram import LargeRam
 from firebrick.hw.compiler import Program, compile_graph
 from firebrick.hw.load_format import LOAD_FILE, Envelope, envelope_shortfalls, envelope_union, write_load_file
-from firebrick.hw.memories import program_memories
+from firebrick.hw.memories import MemoryShape, program_memories
 from firebrick.hw.params import ArrayParams, HardwareParamError
 from firebrick.hw.schedule import network_utilization
 from firebrick.hw.verilog import accelerator_verilog
@@ -87,9 +87,9 @@ def build_accelerator(
     memories = program_memories(program, loadable=loadable, envelope=envelope)
     fit = check_board_fit(memories, params.rows * params.cols, board, cols=params.cols)
     how = "memories loaded at run time" if loadable else "weights baked in"
-    large_ram = large_ram_of(fit, board)
+    large_ram = large_ram_of(fit, board, memories)
     if large_ram is not None:
-        how += f"; {', '.join(sorted(large_ram.memories))} in {board.resources.other_ram.primitive}"
+        how += f"; {describe_placement(fit.in_other_ram)} in {board.resources.other_ram.primitive}"
     with stage("generating the accelerator's Verilog with Amaranth", f"{params.rows}x{params.cols} array, {len(program.steps)} steps, {how}"):
         verilog = accelerator_verilog(program, loadable=loadable, envelope=envelope, interface=interface, large_ram=large_ram)
     output = Path(output)
@@ -122,13 +122,17 @@ def build_accelerator(
     return manifest
 
 
-def large_ram_of(fit: FitEstimate | None, board: Board) -> LargeRam | None:
-    """The memories that the fit check put in the board's large RAM, as the generator marks them; None for none."""
+def large_ram_of(fit: FitEstimate | None, board: Board, memories: list[MemoryShape]) -> LargeRam | None:
+    """The memories that the fit check put in the board's large RAM and, of those without contents, the ones it
+    counted in block RAM, as the generator marks them; None when the large RAM holds none."""
     if fit is None or not fit.in_other_ram:
         return None
     other = board.resources.other_ram
-    return LargeRam(style=other.ram_style, block_depth=max(depth for depth, _ in other.configs),
-                    memories=frozenset(fit.in_other_ram))
+    block = frozenset(m.name for m in memories if not m.initialised and not in_lut_ram(m, board)
+                      and fit.in_other_ram.get(m.name, 0) < m.banks)
+    native_depth = max(other.configs, key=lambda c: c[1])[0]  # the block's own shape (the others are packings)
+    return LargeRam(style=other.ram_style, block_depth=native_depth,
+                    banks=tuple(fit.in_other_ram.items()), in_block_ram=block)
 
 
 def _write_register_map(output: Path, envelope: Envelope) -> tuple[str, ...]:

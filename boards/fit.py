@@ -18,7 +18,7 @@ real counts.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from firebrick.boards.board import Board
@@ -53,13 +53,13 @@ class FitEstimate:
     other_ram_primitive: str | None = None
     other_ram_blocks: int = 0
     other_ram_available: int = 0
-    #: the memories (MemoryShape names) placed in it
-    in_other_ram: tuple[str, ...] = ()
+    #: the memories placed in it (MemoryShape name -> how many of its banks; a banked memory may go there in part)
+    in_other_ram: dict[str, int] = field(default_factory=dict)
 
     def shortfalls(self) -> list[str]:
         out = []
         if self.block_ram_blocks > self.block_ram_available:
-            beside = (f" (with {', '.join(self.in_other_ram)} in {self.other_ram_blocks} of its {self.other_ram_available} "
+            beside = (f" (with {describe_placement(self.in_other_ram)} in {self.other_ram_blocks} of its {self.other_ram_available} "
                       f"{self.other_ram_primitive})" if self.in_other_ram else "")
             out.append(f"block RAM: needs {self.block_ram_blocks} blocks, {self.board} has {self.block_ram_available}{beside}")
         if self.luts > self.luts_available:
@@ -73,13 +73,31 @@ class FitEstimate:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FitEstimate":
-        return cls(**{**d, "in_other_ram": tuple(d.get("in_other_ram", ()))})
+        return cls(**{**d, "in_other_ram": dict(d.get("in_other_ram", {}))})
+
+
+def describe_placement(banks: dict[str, int]) -> str:
+    """The memories in the large RAM, for people: "weights, biases, activations (1 bank)" (the activations are the one
+    banked memory, placed bank by bank)."""
+    return ", ".join(f"{name} ({n} bank{'s' * (n != 1)})" if name == "activations" else name for name, n in banks.items())
+
+
+def in_lut_ram(memory: MemoryShape, board: Board) -> bool:
+    """Whether the estimate puts `memory` in LUT RAM (shallow enough, on a family that has it) rather than block RAM."""
+    return board.family not in NO_LUT_RAM_FAMILIES and memory.depth <= LUT_RAM_MAX_DEPTH
 
 
 def blocks_for(depth: int, width: int, ram) -> int:
-    """Blocks of `ram` (a BlockRam or OtherRam) for one depth x width memory: the cheapest way to tile it with one
-    block shape."""
+    """Blocks of `ram` (a BlockRam) for one depth x width memory: the cheapest way to tile it with one block shape."""
     return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs)
+
+
+def large_ram_blocks_for(depth: int, width: int, ram) -> int:
+    """Blocks of the large RAM (an OtherRam) for one depth x width memory. Its widest shape is the block's own and
+    tiles any memory; the narrower ones are Yosys packing narrow words into the block's byte lanes, which holds a
+    memory no wider than one lane (a wide one is tiled in the block's own shape, the generator's weight chunks)."""
+    native = max(ram.configs, key=lambda c: c[1])
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs if (d, w) == native or width <= w)
 
 
 def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, cols: int) -> FitEstimate | None:
@@ -90,25 +108,27 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
         return None
     lut_ram = 0
     in_block_ram: dict[str, int] = {}  # memory -> its blocks
-    lut_ram_depth = 0 if board.family in NO_LUT_RAM_FAMILIES else LUT_RAM_MAX_DEPTH
     for m in memories:
-        if m.depth <= lut_ram_depth:
+        if in_lut_ram(m, board):
             lut_ram += m.bits
         else:
             in_block_ram[m.name] = m.banks * blocks_for(m.depth, m.width, res.block_ram)
     blocks = sum(in_block_ram.values())
     other = res.other_ram if res.other_ram is not None and res.other_ram.used_by_generator else None
-    other_blocks, in_other = 0, []
+    other_blocks, in_other = 0, {}
     if other is not None and blocks > res.block_ram.blocks:
-        cost = {m.name: m.banks * blocks_for(m.depth, m.width, other) for m in memories
+        # per bank: a banked memory (the activations) moves one bank at a time, as far as needed and room allows
+        saved = {m.name: blocks_for(m.depth, m.width, res.block_ram) for m in memories if m.name in in_block_ram}
+        cost = {m.name: (large_ram_blocks_for(m.depth, m.width, other), m.banks) for m in memories
                 if m.name in in_block_ram and not m.initialised}
-        for name in sorted(cost, key=lambda n: (-in_block_ram[n] / cost[n], -in_block_ram[n], n)):
-            if blocks <= res.block_ram.blocks:
-                break
-            if other_blocks + cost[name] <= other.blocks:
-                other_blocks += cost[name]
-                blocks -= in_block_ram[name]
-                in_other.append(name)
+        for name in sorted(cost, key=lambda n: (-saved[n] / cost[n][0], -in_block_ram[n], n)):
+            per_bank, banks = cost[name]
+            for _ in range(banks):
+                if blocks <= res.block_ram.blocks or other_blocks + per_bank > other.blocks:
+                    break
+                other_blocks += per_bank
+                blocks -= saved[name]
+                in_other[name] = in_other.get(name, 0) + 1
     in_dsps = multipliers <= res.dsps
     multiplier_luts = 0 if in_dsps else multipliers * res.luts_per_lut_multiplier
     return FitEstimate(
@@ -116,7 +136,7 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
         multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
         multiplier_luts=multiplier_luts, luts=round(res.logic_luts(multipliers, cols)) + multiplier_luts,
         luts_available=res.luts, other_ram_primitive=other and other.primitive, other_ram_blocks=other_blocks,
-        other_ram_available=other.blocks if other else 0, in_other_ram=tuple(in_other),
+        other_ram_available=other.blocks if other else 0, in_other_ram=in_other,
     )
 
 

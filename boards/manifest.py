@@ -36,7 +36,7 @@ from firebrick.quant.fbg import load_graph
 from firebrick.quant.graph import Graph
 
 #: bumped whenever the manifest's keys or the accelerator's interface change
-MANIFEST_VERSION = 5
+MANIFEST_VERSION = 6
 MANIFEST = "manifest.json"
 VERILOG = "accelerator.v"
 GRAPH = "model.fbg"

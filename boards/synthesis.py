@@ -155,7 +155,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     lut_multipliers = multipliers > board.resources.dsps
     out = f"impl/{board.name}"
     fit = manifest.fit_estimate
-    in_large_ram = fit.in_other_ram if fit is not None else ()
+    in_large_ram = fit.in_other_ram if fit is not None else {}
     large_ram_blocks = fit.other_ram_blocks if fit is not None else 0
     (work / "synth.ys").write_text(yosys_script(board, top, build.verilog_path.name, out, lut_multipliers,
                                                 large_ram=bool(in_large_ram)))
@@ -178,7 +178,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
     use = utilisation(used, board)
     # a memory larger than one block must land in block RAM; smaller ones may go to LUT RAM by Yosys' cost model
     block_bits = board.resources.block_ram.bits_per_block
-    needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories if m.name not in in_large_ram)
+    needs_block_ram = any(m.depth * m.width >= block_bits for m in manifest.memories if in_large_ram.get(m.name, 0) < m.banks)
     report = {
         "board": board.name, "device": board.device, "family": board.family, "command": board.synth_command,
         "seconds": seconds, "lut_mapper": lut_mapper(board, lut_multipliers, fell_back), "cells": cells, "unmapped_cells": unmapped, "resources": use,
@@ -189,7 +189,7 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
         "dsp_inference_ok": lut_multipliers or used["dsps"] >= multipliers,
         "block_ram_inference_ok": not needs_block_ram or used["block_ram"] > 0,
         # the memories the fit check put in UltraRAM take the blocks it counted
-        "memories_in_other_ram": list(in_large_ram), "other_ram_expected": large_ram_blocks,
+        "memories_in_other_ram": dict(in_large_ram), "other_ram_expected": large_ram_blocks,
         "other_ram_inference_ok": used["other_ram"] == large_ram_blocks,
         "netlist": str(work / "synth.json"), "log": str(work / "yosys.log"),
     }

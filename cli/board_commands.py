@@ -69,6 +69,7 @@ def implement(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def implementation_text(result: dict[str, Any]) -> str:
+    from firebrick.boards.fit import describe_placement
     from firebrick.cli.table import format_table
 
     synth = result["synthesis"]
@@ -78,7 +79,7 @@ def implementation_text(result: dict[str, Any]) -> str:
              format_table(["resource", "used", "available", "utilisation"], rows),
              f"array multipliers in {synth['multipliers_in']}; DSP inference "
              f"{'ok' if synth['dsp_inference_ok'] else 'FAILED'}, block RAM inference {'ok' if synth['block_ram_inference_ok'] else 'FAILED'}; "
-             + (f"{', '.join(synth['memories_in_other_ram'])} in UltraRAM: {synth['other_ram_expected']} blocks expected, "
+             + (f"{describe_placement(synth['memories_in_other_ram'])} in UltraRAM: {synth['other_ram_expected']} blocks expected, "
                 f"{'ok' if synth['other_ram_inference_ok'] else 'FAILED'}; " if synth.get("memories_in_other_ram") else "")
              + f"plot {synth['plot']}"]
     pr = result.get("place_route")

@@ -147,6 +147,7 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     import dataclasses
 
     from firebrick.boards.board import load_board
+    from firebrick.boards.fit import describe_placement
     from firebrick.cli.table import format_table
     from firebrick.hw.params import ArrayParams
     from firebrick.sim.estimate import estimate_design
@@ -170,7 +171,7 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     fit = ("fits" if figures["fits"] else "DOES NOT FIT: " + "; ".join(figures["shortfalls"])) if estimate else \
         "no fixed budget (an ASIC technology)"
     if estimate and figures["fits"] and estimate["in_other_ram"]:
-        fit += (f" ({estimate['block_ram_blocks']} of {estimate['block_ram_available']} block RAMs; {', '.join(estimate['in_other_ram'])} "
+        fit += (f" ({estimate['block_ram_blocks']} of {estimate['block_ram_available']} block RAMs; {describe_placement(estimate['in_other_ram'])} "
                 f"in {estimate['other_ram_blocks']} of {estimate['other_ram_available']} {estimate['other_ram_primitive']})")
     text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows) + (
         f"\n\n{graph.name} ({weights}) on {board.name}, {params.rows}x{params.cols} array at {board.clock_mhz:g} MHz "

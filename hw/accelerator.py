@@ -105,7 +105,7 @@ class Accelerator(wiring.Component):
             banks=program.memory.banks, lanes=p.cols, value_bits=p.lane_act_bits,
             depth=max(program.memory.bank_depth, 1) if self.envelope is None else self.envelope.activation_depth,
             address_bits=w.address, offset_bits=w.row_offset, write_ports=("load", "conv", "add"),
-            ram_style=ram_style(large_ram, "activations"),
+            ram_styles=tuple(ram_style(large_ram, "activations", b) for b in range(program.memory.banks)),
         )
 
     def elaborate(self, platform) -> Module:

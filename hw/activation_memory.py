@@ -98,13 +98,15 @@ class LaneWritePort:
 
 class ActivationMemory(wiring.Component):
     def __init__(self, *, banks: int, depth: int, lanes: int, value_bits: int, address_bits: int, offset_bits: int,
-                 write_ports: tuple[str, ...] = ("write",), ram_style: str | None = None) -> None:
+                 write_ports: tuple[str, ...] = ("write",), ram_styles: tuple[str | None, ...] = ()) -> None:
+        """`ram_styles`: per bank, the kind of RAM it asks synthesis for (block_ram.LargeRam; missing: block RAM)."""
         exact_log2(banks)  # raises unless a power of two
         if lanes > banks:
             raise ValueError(f"activation memory lanes ({lanes}) must not exceed its banks ({banks})")
         self.bank_count, self.depth, self.lanes, self.value_bits = banks, depth, lanes, value_bits
         self.address_bits, self.offset_bits, self.write_port_names = address_bits, offset_bits, write_ports
-        self.memories = [RegisteredMemory(width=value_bits, depth=depth, ram_style=ram_style) for _ in range(banks)]
+        styles = tuple(ram_styles) + (None,) * (banks - len(ram_styles))
+        self.memories = [RegisteredMemory(width=value_bits, depth=depth, ram_style=styles[b]) for b in range(banks)]
         port = dict(lanes=lanes, address_bits=address_bits, value_bits=value_bits)
         super().__init__({
             "read": In(LaneReadPort.Signature(**port, bank_bits=exact_log2(banks), offset_bits=offset_bits)),

@@ -25,6 +25,8 @@ from amaranth.lib.wiring import In, Out
 
 #: the attribute of a memory that holds nothing until the design writes it (no initial values in its Verilog)
 UNINITIALISED = "firebrick_uninitialised"
+#: the `ram_style` that keeps a memory in block RAM where synthesis may also pick the large RAM (Yosys and Vivado)
+BLOCK_RAM_STYLE = "block"
 #: DP16KD shapes (data width -> words) that one block holds, in Yosys' terms
 DP16KD_DEPTH = {9: 2048, 18: 1024}
 
@@ -51,17 +53,30 @@ def dp16kd_init(words: list[int]) -> dict[str, int]:
 class LargeRam:
     """The board's large RAM (UltraRAM) for some of the accelerator's memories: the `ram_style` attribute value
     that asks Yosys (`synth_xilinx -uram`) and Vivado for it, the words of one block, and the memories that go
-    there (`MemoryShape` names: "weights", "biases", "program", "codebooks", "activations"), as the fit check
-    placed them."""
+    there as the fit check placed them (`MemoryShape` names: "weights", "biases", "program", "codebooks",
+    "activations" -> how many of their banks, the first ones; only the activations have more than one), and the
+    memories without contents that the fit check counted in block RAM: with the large RAM enabled (`-uram`), Yosys
+    picks it by its own cost for any unmarked memory (all 32 of ZynqNet's activation banks), so these are marked
+    `BLOCK_RAM_STYLE` (banks not placed in the large RAM included). Memories the check put in LUT RAM stay unmarked."""
 
     style: str
     block_depth: int
-    memories: frozenset[str]
+    banks: tuple[tuple[str, int], ...]
+    in_block_ram: frozenset[str] = frozenset()
+
+    @property
+    def memories(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.banks)
 
 
-def ram_style(large_ram: LargeRam | None, memory_name: str) -> str | None:
-    """The `ram_style` of memory `memory_name`: the large RAM's when it goes there, else None (block RAM)."""
-    return large_ram.style if large_ram is not None and memory_name in large_ram.memories else None
+def ram_style(large_ram: LargeRam | None, memory_name: str, bank: int = 0) -> str | None:
+    """The `ram_style` of bank `bank` of memory `memory_name`: the large RAM's when it goes there, `BLOCK_RAM_STYLE`
+    when the design uses large RAM and this memory goes to block RAM, else None (synthesis chooses)."""
+    if large_ram is None:
+        return None
+    if bank < dict(large_ram.banks).get(memory_name, 0):
+        return large_ram.style
+    return BLOCK_RAM_STYLE if memory_name in large_ram.in_block_ram else None
 
 
 def uninitialised_attrs(style: str | None) -> dict:
@@ -75,7 +90,7 @@ class RegisteredMemory(wiring.Component):
         """`ram_style`: the attribute asking synthesis for a kind of RAM (a memory without contents only)."""
         if depth < 1 or width < 1:
             raise ValueError(f"a memory needs a positive depth and width, not {depth} x {width}")
-        if ram_style is not None and (init or not writable):
+        if ram_style not in (None, BLOCK_RAM_STYLE) and (init or not writable):
             raise ValueError("only a memory without initial contents goes to RAM of another style (it starts empty)")
         self.width, self.depth, self.init, self.writable, self.ram_style = width, depth, list(init), writable, ram_style
         #: the portable form's storage (simulation reads it directly)

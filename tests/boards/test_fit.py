@@ -58,19 +58,28 @@ def test_memories_without_contents_move_to_ultraram_when_block_ram_is_short():
     activations = MemoryShape("activations", 32, 40_000, 8)
     loaded = [activations, MemoryShape("weights", 1, 156_000, 128), MemoryShape("biases", 1, 300, 512)]
     fit = estimate_fit(loaded, 256, zcu104, cols=16)
-    # the weights save the most block RAM per UltraRAM (610 RAMB36 against 2 x 39 URAM288) and go first; still
-    # short, the biases follow (8 for 8); the activation banks (320 for 320) find no room in the 10 left
-    assert fit.in_other_ram == ("weights", "biases") and fit.other_ram_blocks == 78 + 8 and fit.other_ram_available == 96
-    assert fit.block_ram_blocks == 32 * 10
-    assert fit.shortfalls() == ["block RAM: needs 320 blocks, zcu104 has 312 (with weights, biases in 86 of its 96 URAM288)"]
+    # the weights save the most block RAM per UltraRAM (610 RAMB36 against 2 x 39 URAM288: 128-bit words, tiled in
+    # the block's own 4096 x 72) and go first; still short (328 of 312), activation banks follow one at a time (10
+    # RAMB36 against 2 URAM288 each: Yosys packs the 8-bit words into the block's 9-bit byte lanes) until two
+    # bring the block RAM to 308; the biases (8 for 8) stay
+    assert fit.in_other_ram == {"weights": 1, "activations": 2}
+    assert fit.other_ram_blocks == 78 + 2 * 2 and fit.other_ram_available == 96
+    assert fit.block_ram_blocks == 30 * 10 + 8 and fit.shortfalls() == []
+    # twice the weights: 2 x 78 URAM288 would be more than there are; the banks go instead (all 32 in 64 URAM288)
+    # and the weights' 1,155 RAMB36 (15 x 77 of 4096 x 9) stay short
+    heavier = [activations, MemoryShape("weights", 1, 312_000, 128), MemoryShape("biases", 1, 300, 512)]
+    short = estimate_fit(heavier, 256, zcu104, cols=16)
+    assert short.in_other_ram == {"activations": 32, "biases": 1} and short.block_ram_blocks == 1155
+    assert short.shortfalls() == ["block RAM: needs 1155 blocks, zcu104 has 312 (with activations (32 banks), biases in 72 "
+                                  "of its 96 URAM288)"]
     with pytest.raises(DesignDoesNotFit, match=r"KiB of block RAM \(RAMB36E2\) and 3,456.0 KiB of URAM288 counted"):
-        check_fit(loaded, 256, zcu104, cols=16)
-    # memories with contents (baked weights) stay in block RAM: UltraRAM starts empty
+        check_fit(heavier, 256, zcu104, cols=16)
+    # memories with contents (baked weights) stay in block RAM: UltraRAM starts empty; activation banks fill it
     baked = [activations, MemoryShape("weights", 1, 156_000, 128, initialised=True)]
-    assert estimate_fit(baked, 256, zcu104, cols=16).in_other_ram == ()
+    assert estimate_fit(baked, 256, zcu104, cols=16).in_other_ram == {"activations": 32}
     # nothing moves while the block RAM suffices (the Verilog stays as it was)
     small = [MemoryShape("activations", 16, 960, 9), MemoryShape("weights", 1, 3266, 64)]
-    assert estimate_fit(small, 64, zcu104, cols=8).in_other_ram == ()
+    assert estimate_fit(small, 64, zcu104, cols=8).in_other_ram == {}
     # the iCE40's SPRAM is listed but not counted: the generator's memories have two ports, SPRAM one
     with pytest.raises(DesignDoesNotFit, match=r"not its 128.0 KiB of SB_SPRAM256KA, which the generator does not use"):
         check_fit([MemoryShape("weights", 1, 100_000, 64)], 4, load_board("icebreaker"), cols=2)

@@ -146,19 +146,23 @@ def test_a_yosys_run_that_died_inside_abc9_is_told_from_a_real_error(tmp_path):
 
 
 def test_memories_the_fit_puts_in_ultraram_synthesize_to_uram288(medium_graph, tmp_path):
-    """A ZCU104 with 4 block RAMs left (a board file extending zcu104): the weights must go to UltraRAM."""
-    board_file = tmp_path / "zcu104_4bram.yaml"
-    board_file.write_text("extends: zcu104\nresources:\n  block_ram: {primitive: RAMB36E2, blocks: 4}\n")
+    """A ZCU104 with 2 block RAMs left (a board file extending zcu104): the weights (2 RAMB36 for 1 URAM288) and
+    then two of the four activation banks (1 for 1 each) must go to UltraRAM."""
+    board_file = tmp_path / "zcu104_2bram.yaml"
+    board_file.write_text("extends: zcu104\nresources:\n  block_ram: {primitive: RAMB36E2, blocks: 2}\n")
     board = load_board(board_file)
     manifest = build_accelerator(medium_graph, ArrayParams(rows=2, cols=2), tmp_path / "build", board=board)
     fit = manifest.fit_estimate
-    assert fit.in_other_ram == ("weights",) and fit.other_ram_blocks >= 1
+    assert fit.in_other_ram == {"weights": 1, "activations": 2} and fit.block_ram_blocks == 2
     weights = next(m for m in manifest.memories if m.name == "weights")
-    # the weight memory in chunks one UltraRAM (4096 words) deep, each marked
-    assert (tmp_path / "build" / "accelerator.v").read_text().count('(* ram_style = "ultra" *)') == -(-weights.depth // 4096)
+    # the weight memory in chunks one UltraRAM (4096 words) deep, each marked, and the two banks
+    verilog = (tmp_path / "build" / "accelerator.v").read_text()
+    assert verilog.count('(* ram_style = "ultra" *)') == -(-weights.depth // 4096) + 2
+    # the other two banks are marked for block RAM: with -uram, Yosys would pick UltraRAM for them by its own cost
+    assert verilog.count('(* ram_style = "block" *)') == 2
     report = synthesize(load_build(tmp_path / "build"), board)
     assert report["cells"].get("URAM288") == fit.other_ram_blocks and report["other_ram_inference_ok"]
-    assert report["memories_in_other_ram"] == ["weights"] and "-uram" in (tmp_path / "build" / "impl" / board.name / "synth.ys").read_text()
+    assert report["memories_in_other_ram"] == {"weights": 1, "activations": 2} and "-uram" in (tmp_path / "build" / "impl" / board.name / "synth.ys").read_text()
     # the same model on the real ZCU104 fits its block RAM: nothing is marked
     build_accelerator(medium_graph, ArrayParams(rows=2, cols=2), tmp_path / "plain", board="zcu104")
     assert "ram_style" not in (tmp_path / "plain" / "accelerator.v").read_text()
