@@ -163,7 +163,9 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     document = {"model": graph.name, "weights": weights, **figures}
     if args.clock is not None:
         document["clock_basis"] = "given"
-    rows = [[l["node"], l["kind"], l["macs"], l["cycles"], f"{l['utilization']:.1%}"] for l in figures["layers"]]
+    live = figures["activation_live"]
+    rows = [[l["node"], l["kind"], l["macs"], l["cycles"], f"{l['utilization']:.1%}", live["per_node"].get(l["node"], "")]
+            for l in figures["layers"]]
     number = lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"  # noqa: E731 - no exponents for people
     breakdown = ", ".join(f"{k} {number(v)}" for k, v in figures["energy_breakdown_uj"].items())
     memories = ", ".join(f"{m['name']} {m['bits'] / 8 / 1024:,.1f}" for m in figures["memories"])
@@ -173,13 +175,15 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     if estimate and figures["fits"] and estimate["in_other_ram"]:
         fit += (f" ({estimate['block_ram_blocks']} of {estimate['block_ram_available']} block RAMs; {describe_placement(estimate['in_other_ram'])} "
                 f"in {estimate['other_ram_blocks']} of {estimate['other_ram_available']} {estimate['other_ram_primitive']})")
-    text = format_table(["layer", "kind", "MACs", "cycles", "utilisation"], rows) + (
+    text = format_table(["layer", "kind", "MACs", "cycles", "utilisation", "live act. words"], rows) + (
         f"\n\n{graph.name} ({weights}) on {board.name}, {params.rows}x{params.cols} array at {board.clock_mhz:g} MHz "
         f"(clock: {CLOCK_BASIS_WORDS[document['clock_basis']]})\n"
         f"cycles/frame {figures['cycles']:,}, latency {figures['latency_us']:,.1f} µs, {figures['fps']:,.0f} frames/s, "
         f"utilisation {figures['utilization']:.1%}\n"
         f"energy {number(figures['energy_uj'])} µJ/frame; in µJ: {breakdown} ({board.name} energy table: {figures['energy_source']})\n"
         f"on-chip memory {figures['onchip_kib']:,.1f} KiB ({memories} KiB); {fit}\n"
+        f"activations: {live['planned_words']:,} words planned ({live['banks']} banks of {live['bank_depth']:,}); peak live set "
+        f"{live['peak_words']:,} words at {live['peak_at']} ({', '.join(live['peak_tensors'])})\n"
         f"every figure: {figures['basis']}"
     )
     emit(args, document, text)

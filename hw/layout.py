@@ -22,7 +22,7 @@ streams out and takes no memory.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,10 +60,23 @@ class MemoryPlan:
     destinations: dict[str, tuple[str, int]]
     #: words of the activation memory (all banks together)
     words: int
+    #: tensor -> (first, last) position in the schedule (graph order) where it is live: its first writer to its
+    #: last reader
+    lifetimes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def bank_depth(self) -> int:
         return math.ceil(self.words / self.banks)
+
+    def live_words(self, order: list[str]) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Per node of the schedule (`order`: the graph's nodes): the words of the tensors live while it runs, and
+        those tensors. Their maximum is a lower bound on `words` (the plan reaches it unless fragmentation or bank
+        alignment costs more)."""
+        out = []
+        for i, node in enumerate(order):
+            live = tuple(t for t, (first, last) in self.lifetimes.items() if first <= i <= last)
+            out.append((node, sum(self.layouts[t].size for t in live), live))
+        return out
 
 
 def activation_banks(params: ArrayParams) -> int:
@@ -196,4 +209,4 @@ def plan_layouts(graph: Graph, params: ArrayParams) -> MemoryPlan:
         layout = TensorLayout(**{**unplaced[tensor].__dict__, "base": base})
         placed[tensor] = layout
         words = max(words, base + size)
-    return MemoryPlan(banks, placed, owner, words)
+    return MemoryPlan(banks, placed, owner, words, live)

@@ -14,6 +14,7 @@ from typing import Any
 from firebrick.boards.board import Board
 from firebrick.boards.fit import estimate_fit
 from firebrick.hw.compiler import compile_graph
+from firebrick.hw.layout import MemoryPlan
 from firebrick.hw.memories import program_memories, sram_bits
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.schedule import network_utilization, predict_activity
@@ -22,6 +23,16 @@ from firebrick.sim.energy import frame_energy
 
 #: what every figure of an estimate is, in words (it goes beside them in the output)
 BASIS = "analytical: the exact schedule and activity model (equal to the RTL in the tests), not simulated"
+
+
+def activation_liveness(graph: Graph, plan: MemoryPlan) -> dict[str, Any]:
+    """The activation plan against what is live: words planned, the peak live set (the tensors and where), and the
+    live words per node of the schedule."""
+    live = plan.live_words(graph.nodes())
+    node, peak, tensors = max(live, key=lambda row: row[1])
+    return {"planned_words": plan.words, "banks": plan.banks, "bank_depth": plan.bank_depth,
+            "peak_words": peak, "peak_at": node, "peak_tensors": list(tensors),
+            "per_node": {name: words for name, words, _ in live}}
 
 
 def estimate_design(graph: Graph, params: ArrayParams, board: Board) -> dict[str, Any]:
@@ -47,5 +58,6 @@ def estimate_design(graph: Graph, params: ArrayParams, board: Board) -> dict[str
         "fit_estimate": None if fit is None else fit.to_dict(),
         "fits": True if fit is None else not fit.shortfalls(), "shortfalls": [] if fit is None else fit.shortfalls(),
         "layers": [layer.to_dict(params) for layer in program.schedule],
+        "activation_live": activation_liveness(graph, program.memory),
         "counters": activity,
     }

@@ -77,6 +77,19 @@ def test_tensors_that_live_together_never_overlap_and_dead_ones_are_reused():
     assert all(l.base % plan.banks == 0 and l.plane % plan.banks == 0 for l in layouts)
 
 
+def test_the_live_set_per_node_bounds_the_plan_and_names_its_tensors():
+    graph = graph_of("squeezenet_tiny32_hw")
+    plan = plan_layouts(graph, ArrayParams())
+    live = {node: (words, tensors) for node, words, tensors in plan.live_words(graph.nodes())}
+    size = {t: l.size for t, l in plan.layouts.items()}
+    # conv1 runs with the image (its input) and its own output live, nothing else
+    assert live["conv1"] == (size["input"] + size["conv1"], ("input", "conv1"))
+    # the image is dead once conv1 has read it; a squeeze runs with its input and its output
+    assert "input" not in live["fire2.squeeze"][1] and set(live["fire2.squeeze"][1]) == {"conv1", "fire2.squeeze"}
+    # no two tensors live together overlap, so the planned words hold the peak live set
+    assert max(words for words, _ in live.values()) <= plan.words
+
+
 def test_concat_inputs_write_into_the_concat_at_channel_offsets():
     graph = graph_of("squeezenet_tiny32_hw")
     owner = storage_owner(graph)

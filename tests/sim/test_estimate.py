@@ -23,6 +23,12 @@ def test_the_estimate_of_a_graph_is_its_builds_schedule_and_fit(small_graph, tmp
     assert figures["fit_estimate"] == manifest.fit_estimate.to_dict() and figures["fits"]
     assert figures["memories"] == [m.to_dict() for m in manifest.memories]
     assert figures["energy_uj"] > figures["energy_breakdown_uj"]["static"] > 0 and figures["basis"] == BASIS
+    # the activation plan of the build, and its peak live set among the live words per node
+    live = figures["activation_live"]
+    activations = next(m for m in manifest.memories if m.name == "activations")
+    assert (live["banks"], live["bank_depth"]) == (activations.banks, activations.depth)
+    assert live["peak_words"] == max(live["per_node"].values()) <= live["planned_words"]
+    assert live["per_node"][live["peak_at"]] == live["peak_words"] and live["peak_tensors"]
 
 
 def test_estimate_command_prices_a_zoo_network_and_names_what_does_not_fit(small_graph, tmp_path, capsys):
