@@ -73,25 +73,16 @@ async def _read_words(dut, starts: np.ndarray, lanes: int, lane_bits: int, laten
     """The `lanes` words from each of `starts` on (the debug port's bank-wide read), one read a cycle, flat:
     lane l of read i at i * lanes + l. A read's words show on debug_data `latency` edges after the edge that
     takes its address."""
-    words = []
+    values = np.zeros((len(starts), lanes), np.int64)
     for i in range(len(starts) + latency):
         await RisingEdge(dut.clk)
         if i < len(starts):
             dut.debug_address.value = int(starts[i])  # taken at the next edge
         await ReadOnly()
         if i >= latency:
-            words.append(int(dut.debug_data.value))
-    return unpack_lanes(words, lanes, lane_bits).ravel()
-
-
-def unpack_lanes(words: list[int], lanes: int, lane_bits: int) -> np.ndarray:
-    """(len(words), lanes) signed lane values of the bank-wide words, all at once (as `unpack_lane` per lane, which
-    costs a Python call per element)."""
-    nbytes = -(-lanes * lane_bits // 8)
-    raw = np.frombuffer(b"".join(w.to_bytes(nbytes, "little") for w in words), np.uint8).reshape(len(words), nbytes)
-    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :lanes * lane_bits].reshape(len(words), lanes, lane_bits)
-    values = bits.astype(np.int64) @ (np.int64(1) << np.arange(lane_bits, dtype=np.int64))
-    return values - ((values >> (lane_bits - 1)) << lane_bits)  # sign extension
+            word = int(dut.debug_data.value)
+            values[i - latency] = [unpack_lane(word, lane * lane_bits, lane_bits) for lane in range(lanes)]
+    return values.ravel()
 
 
 async def kick_initial_evaluation(dut) -> int:
