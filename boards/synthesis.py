@@ -102,7 +102,8 @@ def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bo
     """Yosys commands after the design is read: synthesis for the family, then the netlist as JSON.
 
     `classic_abc`: map LUTs with classic `abc` instead of abc9 (ECP5; always on Xilinx and for ECP5 LUT multipliers).
-    `large_ram`: the design marks memories for UltraRAM (`-uram`: Yosys maps those marked, ram_style "ultra").
+    `large_ram`: the design marks memories for UltraRAM (`-uram`: Yosys maps those marked ram_style "ultra" there,
+    and by its own cost any unmarked one, so the generator marks the block-RAM ones "block").
     """
     synth = [board.synth_command, "-top", top, *board.toolchain.synth_args]
     if large_ram:  # boards/board.py admits large RAM on UltraScale+ only

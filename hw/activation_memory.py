@@ -99,7 +99,7 @@ class LaneWritePort:
 class ActivationMemory(wiring.Component):
     def __init__(self, *, banks: int, depth: int, lanes: int, value_bits: int, address_bits: int, offset_bits: int,
                  write_ports: tuple[str, ...] = ("write",), ram_styles: tuple[str | None, ...] = ()) -> None:
-        """`ram_styles`: per bank, the kind of RAM it asks synthesis for (block_ram.LargeRam; missing: block RAM)."""
+        """`ram_styles`: per bank, the kind of RAM it asks synthesis for (block_ram.ram_style; None or missing: no attribute)."""
         exact_log2(banks)  # raises unless a power of two
         if lanes > banks:
             raise ValueError(f"activation memory lanes ({lanes}) must not exceed its banks ({banks})")
