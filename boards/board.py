@@ -55,8 +55,9 @@ class OtherRam:
     """Large RAM beside the block RAM (UltraScale+ UltraRAM, iCE40 SPRAM). It has no initial contents, so it can
     hold only memories the design writes before it reads: those loaded at run time, and the activations.
 
-    With `configs` (its block's (depth, width) shapes) and `ram_style` (the attribute value that asks Yosys and
-    Vivado for it), the fit check counts it and the generator puts memories there when the block RAM is short;
+    With `configs` (the widest is its block's own shape; narrower ones are synthesis packing narrow words into the
+    block's lanes) and `ram_style` (the attribute value that asks Yosys and Vivado for it), the fit check counts it
+    and the generator puts memories there when the block RAM is short;
     without them it is listed only (iCE40 SPRAM is single-port: the generator's memories have a read and a write
     port)."""
 
@@ -75,6 +76,11 @@ class OtherRam:
     @property
     def used_by_generator(self) -> bool:
         return bool(self.configs)
+
+    @property
+    def native_shape(self) -> tuple[int, int]:
+        """The block's own (depth, width): the widest of `configs`."""
+        return max(self.configs, key=lambda shape: shape[1])
 
     @property
     def bits(self) -> int:

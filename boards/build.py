@@ -130,8 +130,7 @@ def large_ram_of(fit: FitEstimate | None, board: Board, memories: list[MemorySha
     other = board.resources.other_ram
     block = frozenset(m.name for m in memories if not m.initialised and not in_lut_ram(m, board)
                       and fit.in_other_ram.get(m.name, 0) < m.banks)
-    native_depth = max(other.configs, key=lambda c: c[1])[0]  # the block's own shape (the others are packings)
-    return LargeRam(style=other.ram_style, block_depth=native_depth,
+    return LargeRam(style=other.ram_style, block_depth=other.native_shape[0],
                     banks=tuple(fit.in_other_ram.items()), in_block_ram=block)
 
 

@@ -87,17 +87,21 @@ def in_lut_ram(memory: MemoryShape, board: Board) -> bool:
     return board.family not in NO_LUT_RAM_FAMILIES and memory.depth <= LUT_RAM_MAX_DEPTH
 
 
+def _cheapest_tiling(depth: int, width: int, shapes) -> int:
+    """Blocks for one depth x width memory tiled with one of the (depth, width) block `shapes`, the cheapest."""
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in shapes)
+
+
 def blocks_for(depth: int, width: int, ram) -> int:
     """Blocks of `ram` (a BlockRam) for one depth x width memory: the cheapest way to tile it with one block shape."""
-    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs)
+    return _cheapest_tiling(depth, width, ram.configs)
 
 
 def large_ram_blocks_for(depth: int, width: int, ram) -> int:
-    """Blocks of the large RAM (an OtherRam) for one depth x width memory. Its widest shape is the block's own and
-    tiles any memory; the narrower ones are Yosys packing narrow words into the block's byte lanes, which holds a
-    memory no wider than one lane (a wide one is tiled in the block's own shape, the generator's weight chunks)."""
-    native = max(ram.configs, key=lambda c: c[1])
-    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in ram.configs if (d, w) == native or width <= w)
+    """Blocks of the large RAM (an OtherRam) for one depth x width memory. Its native shape tiles any memory; the
+    narrower ones are Yosys packing narrow words into the block's byte lanes, which holds a memory no wider than
+    one lane (a wide one is tiled in the native shape: the generator's weight chunks)."""
+    return _cheapest_tiling(depth, width, [(d, w) for d, w in ram.configs if (d, w) == ram.native_shape or width <= w])
 
 
 def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, cols: int) -> FitEstimate | None:

@@ -68,12 +68,12 @@ class MemoryPlan:
     def bank_depth(self) -> int:
         return math.ceil(self.words / self.banks)
 
-    def live_words(self, order: list[str]) -> list[tuple[str, int, tuple[str, ...]]]:
-        """Per node of the schedule (`order`: the graph's nodes): the words of the tensors live while it runs, and
-        those tensors. Their maximum is a lower bound on `words` (the plan reaches it unless fragmentation or bank
-        alignment costs more)."""
+    def live_words(self, graph: Graph) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Per node of the schedule (`graph`'s node order, as `plan_layouts` planned it): the words of the tensors
+        live while it runs, and those tensors. Their maximum is a lower bound on `words` (the plan reaches it unless
+        fragmentation or bank alignment costs more)."""
         out = []
-        for i, node in enumerate(order):
+        for i, node in enumerate(graph.nodes()):
             live = tuple(t for t, (first, last) in self.lifetimes.items() if first <= i <= last)
             out.append((node, sum(self.layouts[t].size for t in live), live))
         return out

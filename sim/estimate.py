@@ -28,7 +28,7 @@ BASIS = "analytical: the exact schedule and activity model (equal to the RTL in 
 def activation_liveness(graph: Graph, plan: MemoryPlan) -> dict[str, Any]:
     """The activation plan against what is live: words planned, the peak live set (the tensors and where), and the
     live words per node of the schedule."""
-    live = plan.live_words(graph.nodes())
+    live = plan.live_words(graph)
     node, peak, tensors = max(live, key=lambda row: row[1])
     return {"planned_words": plan.words, "banks": plan.banks, "bank_depth": plan.bank_depth,
             "peak_words": peak, "peak_at": node, "peak_tensors": list(tensors),

@@ -80,7 +80,7 @@ def test_tensors_that_live_together_never_overlap_and_dead_ones_are_reused():
 def test_the_live_set_per_node_bounds_the_plan_and_names_its_tensors():
     graph = graph_of("squeezenet_tiny32_hw")
     plan = plan_layouts(graph, ArrayParams())
-    live = {node: (words, tensors) for node, words, tensors in plan.live_words(graph.nodes())}
+    live = {node: (words, tensors) for node, words, tensors in plan.live_words(graph)}
     size = {t: l.size for t, l in plan.layouts.items()}
     # conv1 runs with the image (its input) and its own output live, nothing else
     assert live["conv1"] == (size["input"] + size["conv1"], ("input", "conv1"))
