@@ -28,8 +28,9 @@ CLOCK_BASES = ("oscillator", "measured", "assumed")
 #: the Yosys synthesis command per family (ASICs have none here)
 SYNTH_COMMANDS = {"ecp5": "synth_ecp5", "ice40": "synth_ice40", "xc7": "synth_xilinx", "xcup": "synth_xilinx"}
 PLACE_ROUTE_TOOLS = ("nextpnr-ecp5", "nextpnr-ice40")
-#: families whose large RAM the generator uses (UltraScale+ UltraRAM, through `synth_xilinx -uram`)
-LARGE_RAM_FAMILIES = ("xcup",)
+#: families whose large RAM the generator uses, and the Yosys option that maps it: UltraScale+ UltraRAM and iCE40
+#: UltraPlus SPRAM
+LARGE_RAM_FAMILIES = {"xcup": "-uram", "ice40": "-spram"}
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,16 @@ class OtherRam:
 
     With `configs` (the widest is its block's own shape; narrower ones are synthesis packing narrow words into the
     block's lanes) and `ram_style` (the attribute value that asks Yosys and Vivado for it), the fit check counts it
-    and the generator puts memories there when the block RAM is short;
-    without them it is listed only (iCE40 SPRAM is single-port: the generator's memories have a read and a write
-    port)."""
+    and the generator puts memories there when the block RAM is short; without them it is listed only.
+    `single_port` (iCE40 SPRAM): one address a cycle, so it holds only memories that are not written while the
+    accelerator reads them: those loaded before the frames run, not the activations."""
 
     primitive: str
     blocks: int
     bits_per_block: int
     configs: tuple[tuple[int, int], ...] = ()
     ram_style: str | None = None
+    single_port: bool = False
 
     def __post_init__(self) -> None:
         if self.blocks < 0 or self.bits_per_block <= 0:
@@ -105,18 +107,24 @@ class Resources:
     logic_luts_per_pe: float = 0
     logic_luts_per_lane: float = 0
     logic_luts_per_lane_squared: float = 0
+    #: what a design loaded at run time adds to that (the loader, the memories' write ports, the program memory's
+    #: decode) ~ loader_base + loader_per_lane x cols; 0 where the model above was fitted to loaded designs
+    logic_luts_loader_base: float = 0
+    logic_luts_loader_per_lane: float = 0
     other_ram: OtherRam | None = None
 
     def __post_init__(self) -> None:
         if min(self.luts, self.ffs, self.dsps, self.logic_luts_base, self.logic_luts_per_pe, self.logic_luts_per_lane,
-               self.logic_luts_per_lane_squared) < 0 or self.lut_inputs not in (4, 6) \
-                or self.luts_per_lut_multiplier <= 0:
+               self.logic_luts_per_lane_squared, self.logic_luts_loader_base, self.logic_luts_loader_per_lane) < 0 \
+                or self.lut_inputs not in (4, 6) or self.luts_per_lut_multiplier <= 0:
             raise ValueError("luts, ffs, dsps and the logic model must be >= 0, lut_inputs 4 or 6, luts_per_lut_multiplier > 0")
 
-    def logic_luts(self, pes: int, cols: int) -> float:
-        """LUTs of everything but the multipliers, for rows x cols = `pes` PEs and `cols` lanes."""
+    def logic_luts(self, pes: int, cols: int, *, loaded: bool) -> float:
+        """LUTs of everything but the multipliers, for rows x cols = `pes` PEs and `cols` lanes (`loaded`: memories
+        filled at run time, not baked)."""
+        loader = self.logic_luts_loader_base + self.logic_luts_loader_per_lane * cols if loaded else 0
         return (self.logic_luts_base + self.logic_luts_per_pe * pes + self.logic_luts_per_lane * cols
-                + self.logic_luts_per_lane_squared * cols * cols)
+                + self.logic_luts_per_lane_squared * cols * cols + loader)
 
     @property
     def ram_bits(self) -> int:
@@ -204,8 +212,11 @@ class Board:
                 raise ValueError("an FPGA board needs resources and toolchain")
             other = self.resources.other_ram
             if other is not None and other.used_by_generator and self.family not in LARGE_RAM_FAMILIES:
-                raise ValueError(f"other_ram.configs / ram_style: the generator uses large RAM on "
-                                 f"{', '.join(LARGE_RAM_FAMILIES)} only (UltraRAM), not on {self.family}; list it without them")
+                raise ValueError(f"other_ram.configs / ram_style: the generator uses large RAM on xcup (UltraRAM) and "
+                                 f"ice40 (SPRAM) only, not on {self.family}; list it without them")
+            if other is not None and other.used_by_generator and self.family == "ice40" and not other.single_port:
+                raise ValueError("other_ram.single_port: the iCE40's SPRAM is single-port (Yosys maps only single-port "
+                                 "memories there); set it true")
 
     @property
     def synth_command(self) -> str | None:

@@ -131,7 +131,7 @@ def large_ram_of(fit: FitEstimate | None, board: Board, memories: list[MemorySha
     block = frozenset(m.name for m in memories if not m.initialised and not in_lut_ram(m, board)
                       and fit.in_other_ram.get(m.name, 0) < m.banks)
     return LargeRam(style=other.ram_style, block_depth=other.native_shape[0],
-                    banks=tuple(fit.in_other_ram.items()), in_block_ram=block)
+                    banks=tuple(fit.in_other_ram.items()), in_block_ram=block, single_port=other.single_port)
 
 
 def _write_register_map(output: Path, envelope: Envelope) -> tuple[str, ...]:

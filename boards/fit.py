@@ -7,11 +7,13 @@ the device has and the board has large RAM the generator uses (UltraRAM),
 memories without initial contents move there, those that save the most
 block RAM per large block first, until the block RAM suffices; the build
 marks them (`ram_style`) so that synthesis puts them where the estimate
-counted them. Every multiplier of the array
+counted them. Single-port large RAM (iCE40 SPRAM) takes only the memories
+the loader fills before the frames run, not the activations. Every multiplier of the array
 takes a DSP block, or, when the array has more multipliers than the device has
 DSPs, all of them go to LUTs (Yosys' ECP5 flow maps all or none); the rest of
-the logic follows the board file's linear model in the array's size, fitted to
-Yosys runs of whole accelerators. Synthesis (`boards/synthesis.py`) gives the
+the logic follows the board file's linear model in the array's size (with a
+term for the loader when the design is loaded at run time), fitted to Yosys
+runs of whole accelerators. Synthesis (`boards/synthesis.py`) gives the
 real counts.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 
 from firebrick.boards.board import Board
 from firebrick.errors import FirebrickError
-from firebrick.hw.memories import MemoryShape, sram_bits
+from firebrick.hw.memories import MemoryShape, loaded_at_run_time, sram_bits
 
 #: memories at most this deep are left in LUT RAM by Yosys on ECP5 and 7-series (seen in synthesis)
 LUT_RAM_MAX_DEPTH = 64
@@ -124,7 +126,7 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
         # per bank: a banked memory (the activations) moves one bank at a time, as far as needed and room allows
         saved = {m.name: blocks_for(m.depth, m.width, res.block_ram) for m in memories if m.name in in_block_ram}
         cost = {m.name: (large_ram_blocks_for(m.depth, m.width, other), m.banks) for m in memories
-                if m.name in in_block_ram and not m.initialised}
+                if m.name in in_block_ram and not m.initialised and not (other.single_port and m.written_by_frames)}
         for name in sorted(cost, key=lambda n: (-saved[n] / cost[n][0], -in_block_ram[n], n)):
             per_bank, banks = cost[name]
             for _ in range(banks):
@@ -138,7 +140,7 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
     return FitEstimate(
         board=board.name, block_ram_blocks=blocks, block_ram_available=res.block_ram.blocks, lut_ram_bits=lut_ram,
         multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
-        multiplier_luts=multiplier_luts, luts=round(res.logic_luts(multipliers, cols)) + multiplier_luts,
+        multiplier_luts=multiplier_luts, luts=round(res.logic_luts(multipliers, cols, loaded=loaded_at_run_time(memories))) + multiplier_luts,
         luts_available=res.luts, other_ram_primitive=other and other.primitive, other_ram_blocks=other_blocks,
         other_ram_available=other.blocks if other else 0, in_other_ram=in_other,
     )
@@ -153,7 +155,7 @@ def check_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, co
             + f". On-chip memory: {sram_bits(memories) / 8 / 1024:,.1f} KiB needed, {counted_memory(board)}. Use a smaller model (fewer channels, codebook weights), a smaller array, or a larger board "
             "(`firebrick boards`)"
             + ("; or --bake-weights: the layer program is then logic, not a memory (here "
-               f"{sum(m.bits for m in memories if m.name == 'program'):,} bits)" if any(m.name == "program" for m in memories) else "")
+               f"{sum(m.bits for m in memories if m.name == 'program'):,} bits)" if loaded_at_run_time(memories) else "")
         )
     return estimate
 
@@ -166,5 +168,7 @@ def counted_memory(board: Board) -> str:
     if other is None:
         return counted + " counted"
     if other.used_by_generator:
-        return counted + f" and {other.bits / 8 / 1024:,.1f} KiB of {other.primitive} counted (for memories without initial contents)"
+        which = ("single-port: for the memories loaded before the frames run, not the activations" if other.single_port
+                 else "for memories without initial contents")
+        return counted + f" and {other.bits / 8 / 1024:,.1f} KiB of {other.primitive} counted ({which})"
     return counted + f" counted; not its {other.bits / 8 / 1024:,.1f} KiB of {other.primitive}, which the generator does not use"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from firebrick.atomic import write_json_atomic
-from firebrick.boards.board import Board
+from firebrick.boards.board import LARGE_RAM_FAMILIES, Board
 from firebrick.boards.manifest import Build
 from firebrick.boards.resource_plot import plot_resources
 from firebrick.boards.tools import ToolError, run_tool
@@ -102,15 +102,19 @@ def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bo
     """Yosys commands after the design is read: synthesis for the family, then the netlist as JSON.
 
     `classic_abc`: map LUTs with classic `abc` instead of abc9 (ECP5; always on Xilinx and for ECP5 LUT multipliers).
-    `large_ram`: the design marks memories for UltraRAM (`-uram`: Yosys maps those marked ram_style "ultra" there,
-    and by its own cost any unmarked one, so the generator marks the block-RAM ones "block").
+    `large_ram`: the design marks memories for the large RAM: UltraRAM (`-uram`: Yosys maps those marked ram_style
+    "ultra" there, and by its own cost any unmarked one, so the generator marks the block-RAM ones "block") or iCE40
+    SPRAM (`-spram`: "huge"; only single-port memories qualify, and the generator makes only those single-port).
     """
-    synth = [board.synth_command, "-top", top, *board.toolchain.synth_args]
-    if large_ram:  # boards/board.py admits large RAM on UltraScale+ only
-        synth.append("-uram")
+    args = list(board.toolchain.synth_args)
+    if lut_multipliers and board.family == "ice40":
+        args = [a for a in args if a != "-dsp"]  # synth_ice40 maps to SB_MAC16 only with -dsp and has no -nodsp
+    synth = [board.synth_command, "-top", top, *args]
+    if large_ram:  # boards/board.py admits large RAM on these families only
+        synth.append(LARGE_RAM_FAMILIES[board.family])
     if board.family in ("xc7", "xcup"):
         synth.append("-flatten")  # otherwise the hierarchy stays and the counts are per module
-    if lut_multipliers:
+    if lut_multipliers and board.family != "ice40":
         synth.append("-nodsp")
     lines = [f"hierarchy -top {top}"]
     if lut_multipliers:
@@ -189,8 +193,9 @@ def synthesize(build: Build, board: Board, *, top: str = "accelerator") -> dict[
         # the inference checks: the array's products in DSP blocks, the memories in block RAM
         "dsp_inference_ok": lut_multipliers or used["dsps"] >= multipliers,
         "block_ram_inference_ok": not needs_block_ram or used["block_ram"] > 0,
-        # the memories the fit check put in UltraRAM take the blocks it counted
+        # the memories the fit check put in the large RAM (UltraRAM, SPRAM) take the blocks it counted
         "memories_in_other_ram": dict(in_large_ram), "other_ram_expected": large_ram_blocks,
+        "other_ram_primitive": board.resources.other_ram.primitive if board.resources.other_ram else None,
         "other_ram_inference_ok": used["other_ram"] == large_ram_blocks,
         "netlist": str(work / "synth.json"), "log": str(work / "yosys.log"),
     }

@@ -79,7 +79,8 @@ def implementation_text(result: dict[str, Any]) -> str:
              format_table(["resource", "used", "available", "utilisation"], rows),
              f"array multipliers in {synth['multipliers_in']}; DSP inference "
              f"{'ok' if synth['dsp_inference_ok'] else 'FAILED'}, block RAM inference {'ok' if synth['block_ram_inference_ok'] else 'FAILED'}; "
-             + (f"{describe_placement(synth['memories_in_other_ram'])} in UltraRAM: {synth['other_ram_expected']} blocks expected, "
+             + (f"{describe_placement(synth['memories_in_other_ram'])} in {synth.get('other_ram_primitive') or 'large RAM'}: "
+                f"{synth['other_ram_expected']} blocks expected, "
                 f"{'ok' if synth['other_ram_inference_ok'] else 'FAILED'}; " if synth.get("memories_in_other_ram") else "")
              + f"plot {synth['plot']}"]
     pr = result.get("place_route")

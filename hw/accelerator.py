@@ -39,7 +39,7 @@ from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.activation_memory import ActivationMemory
 from firebrick.hw.activity_counters import ActivityCounters, Counters
-from firebrick.hw.block_ram import LargeRam, ram_style
+from firebrick.hw.block_ram import LargeRam, ram_style, single_port
 from firebrick.hw.bypass_add import BypassAdd
 from firebrick.hw.compiler import Program
 from firebrick.hw.controller import Controller
@@ -65,13 +65,15 @@ class Accelerator(wiring.Component):
         """`dsp_multipliers`: the array's multipliers are DSP blocks (a board build whose array fits its DSPs).
         `loadable`: memories without contents, filled through the `load` stream, as large as `envelope` (default:
         as `program` needs; a larger one, `envelope_union`, runs every model it holds). `large_ram`: the memories
-        the fit check put in the board's large RAM (UltraRAM), marked for synthesis."""
+        the fit check put in the board's large RAM (UltraRAM, SPRAM), marked for synthesis."""
         if envelope is not None and not loadable:
             raise ValueError("an envelope sizes the memories of a loaded design; a baked one holds its program")
         if envelope is not None and (short := envelope_shortfalls(program, envelope)):
             raise LoadFileError(f"the model does not fit {envelope.describe()}: " + "; ".join(short))
         if large_ram is not None and not loadable and large_ram.memories - {"activations"}:
             raise ValueError("a baked design's memories have contents; only its activations can go to RAM without them")
+        if large_ram is not None and large_ram.single_port and "activations" in large_ram.memories:
+            raise ValueError("the activations are read and written in one cycle: they cannot go to single-port RAM")
         self.program, self.dsp_multipliers, self.large_ram = program, dsp_multipliers, large_ram
         #: what the memories hold (a load must be made for it); None when baked
         self.envelope: Envelope | None = (envelope or program_envelope(program)) if loadable else None
@@ -127,7 +129,8 @@ class Accelerator(wiring.Component):
                 return component
         capacity = env.capacity if env is not None else None
         m.submodules.sequencer = held(seq := Sequencer(prog.steps, p, w, capacity=capacity and capacity["steps"],
-                                                   ram_style=ram_style(self.large_ram, "program")))
+                                                   ram_style=ram_style(self.large_ram, "program"),
+                                                   single_port=single_port(self.large_ram, "program")))
         m.submodules.controller = held(ctl := Controller(p, w, codebook_bits=prog.codebook_bits))
         walkers = {name: RasterLanes(lanes=p.cols, widths=w) for name in ("fetch", "out", "b")}
         for name, walker in walkers.items():
@@ -144,7 +147,8 @@ class Accelerator(wiring.Component):
         m.submodules.array = held(array := SystolicArray(p, dsp_multipliers=self.dsp_multipliers))
         m.submodules.writeback = held(writeback := ConvWriteback(p, w, biases=prog.biases,
                                                                  bias_depth=capacity and capacity["biases"],
-                                                                 ram_style=ram_style(self.large_ram, "biases")))
+                                                                 ram_style=ram_style(self.large_ram, "biases"),
+                                                                 single_port=single_port(self.large_ram, "biases")))
         m.submodules.adder = held(adder := BypassAdd(p, w))
         m.submodules.pool = held(pool := GlobalPool(p))
         m.submodules.counters = held(counters := ActivityCounters(lanes=p.cols, rows=p.rows))

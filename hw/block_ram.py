@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from amaranth import Cat, ClockSignal, Const, Module, Signal, unsigned
+from amaranth import Cat, ClockSignal, Const, Module, Mux, Signal, unsigned
 from amaranth.hdl import Instance
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -51,8 +51,9 @@ def dp16kd_init(words: list[int]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class LargeRam:
-    """The board's large RAM (UltraRAM) for some of the accelerator's memories: the `ram_style` attribute value
-    that asks Yosys (`synth_xilinx -uram`) and Vivado for it, the words of one block, and the memories that go
+    """The board's large RAM (UltraRAM, iCE40 SPRAM) for some of the accelerator's memories: the `ram_style`
+    attribute value that asks Yosys (`synth_xilinx -uram`, `synth_ice40 -spram`) and Vivado for it, the words of
+    one block, whether it is single-port (SPRAM: one address a cycle, see `connect_ports`), and the memories that go
     there as the fit check placed them (`MemoryShape` names: "weights", "biases", "program", "codebooks",
     "activations" -> how many of their banks, the first ones; only the activations have more than one), and the
     memories without contents that the fit check counted in block RAM: with the large RAM enabled (`-uram`), Yosys
@@ -63,6 +64,7 @@ class LargeRam:
     block_depth: int
     banks: tuple[tuple[str, int], ...]
     in_block_ram: frozenset[str] = frozenset()
+    single_port: bool = False
 
     @property
     def memories(self) -> frozenset[str]:
@@ -79,6 +81,25 @@ def ram_style(large_ram: LargeRam | None, memory_name: str, bank: int = 0) -> st
     return BLOCK_RAM_STYLE if memory_name in large_ram.in_block_ram else None
 
 
+def single_port(large_ram: LargeRam | None, memory_name: str) -> bool:
+    """Whether memory `memory_name` goes to single-port large RAM (all of it: only the activations are banked, and
+    they never go there: they are read and written in one cycle)."""
+    return large_ram is not None and large_ram.single_port and memory_name in large_ram.memories
+
+
+def connect_ports(m: Module, read, write, *, read_addr, read_en, write_addr, write_data, write_en, single_port: bool) -> None:
+    """Drive a memory's read and write port. `single_port`: both take one address, the write's when it writes (and
+    then nothing is read), so that synthesis maps the pair to one single-port RAM (Yosys' `srsw` port: iCE40
+    SPRAM). That is only right for a memory written while it is not read: one loaded before the frames run."""
+    if single_port:
+        address = Signal.like(read.addr, name="shared_addr")
+        m.d.comb += [address.eq(Mux(write_en, write_addr, read_addr)), read.addr.eq(address), write.addr.eq(address),
+                     read.en.eq(read_en & ~write_en)]
+    else:
+        m.d.comb += [read.addr.eq(read_addr), read.en.eq(read_en), write.addr.eq(write_addr)]
+    m.d.comb += [write.data.eq(write_data), write.en.eq(write_en)]
+
+
 def uninitialised_attrs(style: str | None) -> dict:
     """The attributes of a memory without contents: marked (no zero fill, hw/verilog.py), and its RAM style if any."""
     return {UNINITIALISED: 1, **({"ram_style": style} if style is not None else {})}
@@ -86,13 +107,17 @@ def uninitialised_attrs(style: str | None) -> dict:
 
 class RegisteredMemory(wiring.Component):
     def __init__(self, *, width: int, depth: int, init: list[int] = (), writable: bool = True,
-                 ram_style: str | None = None) -> None:
-        """`ram_style`: the attribute asking synthesis for a kind of RAM (a memory without contents only)."""
+                 ram_style: str | None = None, single_port: bool = False) -> None:
+        """`ram_style`: the attribute asking synthesis for a kind of RAM (a memory without contents only);
+        `single_port`: one address for the read and the write (`connect_ports`)."""
         if depth < 1 or width < 1:
             raise ValueError(f"a memory needs a positive depth and width, not {depth} x {width}")
         if ram_style not in (None, BLOCK_RAM_STYLE) and (init or not writable):
             raise ValueError("only a memory without initial contents goes to RAM of another style (it starts empty)")
+        if single_port and not writable:
+            raise ValueError("a single-port memory is one the design writes")
         self.width, self.depth, self.init, self.writable, self.ram_style = width, depth, list(init), writable, ram_style
+        self.single_port = single_port
         #: the portable form's storage (simulation reads it directly)
         # a writable memory without contents is marked, so that its Verilog carries no zero fill (hw/verilog.py)
         attrs = uninitialised_attrs(ram_style) if writable and not self.init else None
@@ -112,17 +137,20 @@ class RegisteredMemory(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         block_width = self._primitive_width()
-        if is_ecp5(platform) and block_width is not None and self.ram_style is None:
+        if is_ecp5(platform) and block_width is not None and self.ram_style is None and not self.single_port:
             self._ecp5(m, block_width)
             return m
         m.submodules.memory = mem = self.memory
         read = mem.read_port()
         registered = Signal(unsigned(self.width), reset_less=True)  # the block RAM's output register
-        m.d.comb += [read.addr.eq(self.read_addr), read.en.eq(self.read_en), self.read_data.eq(registered)]
+        m.d.comb += self.read_data.eq(registered)
         m.d.sync += registered.eq(read.data)
         if self.writable:
-            write = mem.write_port()
-            m.d.comb += [write.addr.eq(self.write_addr), write.data.eq(self.write_data), write.en.eq(self.write_en)]
+            connect_ports(m, read, mem.write_port(), read_addr=self.read_addr, read_en=self.read_en,
+                          write_addr=self.write_addr, write_data=self.write_data, write_en=self.write_en,
+                          single_port=self.single_port)
+        else:
+            m.d.comb += [read.addr.eq(self.read_addr), read.en.eq(self.read_en)]
         return m
 
     def _ecp5(self, m: Module, block_width: int) -> None:

@@ -33,7 +33,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from firebrick.hw.activation_memory import LaneWritePort
-from firebrick.hw.block_ram import uninitialised_attrs
+from firebrick.hw.block_ram import connect_ports, uninitialised_attrs
 from firebrick.hw.latency import FETCH_LATENCY, PE_LATENCY, ROUND_SHIFT_CLIP_LATENCY, WRITEBACK_LATENCY
 from firebrick.hw.loader import memory_write
 from firebrick.hw.packing import pack_lanes
@@ -52,11 +52,12 @@ def record_depth(params: ArrayParams) -> int:
 
 class ConvWriteback(wiring.Component):
     def __init__(self, params: ArrayParams, widths: ProgramWidths, *, biases: np.ndarray,
-                 bias_depth: int | None = None, ram_style: str | None = None) -> None:
+                 bias_depth: int | None = None, ram_style: str | None = None, single_port: bool = False) -> None:
         """`bias_depth`: a bias memory of that many words that the loader fills, instead of `biases`; `ram_style`: the
-        kind of RAM that memory asks synthesis for (block_ram.LargeRam)."""
+        kind of RAM that memory asks synthesis for (block_ram.LargeRam); `single_port`: one address for its read and
+        its write (block_ram.connect_ports)."""
         self.params, self.widths, self.biases, self.bias_depth = params, widths, biases, bias_depth
-        self.ram_style = ram_style
+        self.ram_style, self.single_port = ram_style, single_port
         rows, cols = params.rows, params.cols
         address = signed(widths.address + 1)
         value = signed(params.lane_act_bits + 1)
@@ -105,9 +106,6 @@ class ConvWriteback(wiring.Component):
             m.submodules.biases = biases = memory.Memory(
                 shape=unsigned(rows * p.acc_bits), depth=self.bias_depth, init=[],
                 attrs=uninitialised_attrs(self.ram_style))
-            bias_write = biases.write_port()
-            m.d.comb += [bias_write.addr.eq(self.bias_write.addr), bias_write.data.eq(self.bias_write.data),
-                         bias_write.en.eq(self.bias_write.en)]
         bias_port = biases.read_port()
         bias = [Signal(signed(p.acc_bits), name=f"bias{c}", reset_less=True) for c in range(cols)]  # registered, W1
         for c in range(cols):
@@ -142,7 +140,12 @@ class ConvWriteback(wiring.Component):
                 # the bias word is read when a record reaches the head of the queue: after a pop, or a push into an empty one
                 fresh = Signal()
                 m.d.sync += fresh.eq(queue.r_en | (self.push & ~queue.r_rdy))
-                m.d.comb += [bias_port.addr.eq(full_head.bias_address), bias_port.en.eq(fresh)]
+                if self.bias_depth is None:
+                    m.d.comb += [bias_port.addr.eq(full_head.bias_address), bias_port.en.eq(fresh)]
+                else:
+                    write = self.bias_write
+                    connect_ports(m, bias_port, biases.write_port(), read_addr=full_head.bias_address, read_en=fresh,
+                                  write_addr=write.addr, write_data=write.data, write_en=write.en, single_port=self.single_port)
                 with m.Switch(acc_row):
                     for r in range(rows):
                         with m.Case(r):

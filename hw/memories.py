@@ -15,6 +15,10 @@ from firebrick.hw.load_format import Envelope, program_envelope
 from firebrick.hw.params import ArrayParams
 
 
+#: the memories the accelerator writes while it runs a frame (the others are written only by the loader, before)
+WRITTEN_BY_FRAMES = frozenset({"activations"})
+
+
 @dataclass(frozen=True)
 class MemoryShape:
     """`banks` memories of `depth` words of `width` bits each; `initialised`: with contents in the Verilog (baked
@@ -29,6 +33,11 @@ class MemoryShape:
     @property
     def bits(self) -> int:
         return self.banks * self.depth * self.width
+
+    @property
+    def written_by_frames(self) -> bool:
+        """Read and written in one cycle while a frame runs: single-port RAM (iCE40 SPRAM) cannot hold it."""
+        return self.name in WRITTEN_BY_FRAMES
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "bits": self.bits}
@@ -63,6 +72,12 @@ def envelope_memories(envelope: Envelope, params: ArrayParams) -> list[MemorySha
         MemoryShape("weights", 1, capacity["weights"], bits["weights"]),
         MemoryShape("biases", 1, capacity["biases"], bits["biases"]),
     ]
+
+
+def loaded_at_run_time(memories: list[MemoryShape]) -> bool:
+    """Whether these are the memories of a design loaded at run time: only those hold the layer program in a memory
+    (a baked design's program is logic)."""
+    return any(m.name == "program" for m in memories)
 
 
 def sram_bits(memories: list[MemoryShape]) -> int:

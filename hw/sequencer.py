@@ -18,7 +18,7 @@ from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.block_ram import uninitialised_attrs
+from firebrick.hw.block_ram import connect_ports, uninitialised_attrs
 from firebrick.hw.latency import CONTROL_LATENCY, prefetch_cycles
 from firebrick.hw.loader import memory_write
 from firebrick.hw.params import ArrayParams
@@ -27,10 +27,11 @@ from firebrick.hw.program import ProgramWidths, Step, encode_step, step_layout
 
 class Sequencer(wiring.Component):
     def __init__(self, steps: list[Step], params: ArrayParams, widths: ProgramWidths, *, capacity: int | None = None,
-                 ram_style: str | None = None) -> None:
+                 ram_style: str | None = None, single_port: bool = False) -> None:
         """`capacity`: a loaded program memory of that many steps instead of a ROM of `steps`; `ram_style`: the kind
-        of RAM that memory asks synthesis for (block_ram.LargeRam)."""
-        self.ram_style = ram_style
+        of RAM that memory asks synthesis for (block_ram.LargeRam); `single_port`: one address for its read and its
+        write (block_ram.connect_ports)."""
+        self.ram_style, self.single_port = ram_style, single_port
         if not steps and capacity is None:
             raise ValueError("a program needs at least one step")
         self.steps, self.params, self.widths, self.capacity = steps, params, widths, capacity
@@ -72,9 +73,10 @@ class Sequencer(wiring.Component):
             layout = step_layout(self.params, self.widths)
             m.submodules.program = program = memory.Memory(shape=unsigned(layout.size), depth=n, init=[],
                                                            attrs=uninitialised_attrs(self.ram_style))
-            read, write = program.read_port(), program.write_port()
-            m.d.comb += [read.addr.eq(address), self.next_desc.eq(read.data),
-                         write.addr.eq(self.program.addr), write.data.eq(self.program.data), write.en.eq(self.program.en)]
+            read = program.read_port()
+            m.d.comb += self.next_desc.eq(read.data)
+            connect_ports(m, read, program.write_port(), read_addr=address, read_en=1, write_addr=self.program.addr,
+                          write_data=self.program.data, write_en=self.program.en, single_port=self.single_port)
         else:
             with m.Switch(address):
                 for i, s in enumerate(self.steps):

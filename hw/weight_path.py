@@ -27,7 +27,9 @@ from amaranth import Module, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from firebrick.hw.block_ram import DP16KD_DEPTH, LargeRam, RegisteredMemory, is_ecp5, ram_style, uninitialised_attrs
+from firebrick.hw.block_ram import (
+    DP16KD_DEPTH, LargeRam, RegisteredMemory, connect_ports, is_ecp5, ram_style, single_port, uninitialised_attrs,
+)
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.latency import WEIGHT_LATENCY
 from firebrick.hw.loader import memory_write
@@ -91,7 +93,8 @@ class WeightPath(wiring.Component):
         outputs = []
         for i, (first, count) in enumerate(chunks):
             m.submodules[f"weights{i}"] = chunk_memory = RegisteredMemory(
-                width=rows * stored_bits, depth=count, init=words[first:first + count], writable=loaded, ram_style=style)
+                width=rows * stored_bits, depth=count, init=words[first:first + count], writable=loaded, ram_style=style,
+                single_port=single_port(self.large_ram, "weights"))
             m.d.comb += chunk_memory.read_addr.eq(self.weight_address[:chunk_bits])
             if loaded:
                 write = self.weight_write
@@ -115,15 +118,17 @@ class WeightPath(wiring.Component):
                 m.submodules.codebooks = tables = memory.Memory(
                     shape=signed(p.weight_bits), depth=self.loaded["codebooks"], init=[],
                     attrs=uninitialised_attrs(ram_style(self.large_ram, "codebooks")))
-                table_write = tables.write_port()
-                m.d.comb += [table_write.addr.eq(self.codebook_write.addr), table_write.data.eq(self.codebook_write.data),
-                             table_write.en.eq(self.codebook_write.en)]
+                table_port = tables.read_port()
+                write = self.codebook_write
+                connect_ports(m, table_port, tables.write_port(), read_addr=self.codebook_base + self.table_index, read_en=1,
+                              write_addr=write.addr, write_data=write.data, write_en=write.en,
+                              single_port=single_port(self.large_ram, "codebooks"))
             else:
                 m.submodules.codebooks = tables = memory.Memory(
                     shape=signed(p.weight_bits), depth=len(self.codebooks), init=[int(v) for v in self.codebooks])
-            table_port = tables.read_port()
+                table_port = tables.read_port()
+                m.d.comb += table_port.addr.eq(self.codebook_base + self.table_index)
             loaded = Signal(range(1 << k))
-            m.d.comb += table_port.addr.eq(self.codebook_base + self.table_index)
             m.d.sync += loaded.eq(self.table_index)
             m.d.comb += [
                 decoder.write_enable.eq(self.table_load & (self.table_index != 0)),

@@ -49,15 +49,16 @@ def run_frame(program: Program, image: np.ndarray, *, max_cycles: int = 5_000_00
 
 
 def run_frames(jobs: list[tuple[Program, np.ndarray]], *, max_cycles: int = 5_000_000, loadable: bool = False,
-               early_image_cycles: int = 0, envelope=None) -> list[FrameResult]:
+               early_image_cycles: int = 0, envelope=None, large_ram=None) -> list[FrameResult]:
     """One frame per (program, image) job, in turn, on one accelerator built for the first program.
 
     `loadable`: each job's program is loaded before its frame (each must fit the design's envelope: `envelope`,
     by default the first program's own). `early_image_cycles`: before the first load, offer an image beat this long; the first
-    result's `image_taken_before_load` says whether the design took it.
+    result's `image_taken_before_load` says whether the design took it. `large_ram`: memories built for the board's
+    large RAM (block_ram.LargeRam; single-port ones take one address a cycle).
     """
     design = jobs[0][0]
-    dut = Accelerator(design, loadable=loadable, envelope=envelope)
+    dut = Accelerator(design, loadable=loadable, envelope=envelope, large_ram=large_ram)
     results = []
 
     def read_tensor(ctx, program: Program, node: str, shape) -> np.ndarray:

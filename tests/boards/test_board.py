@@ -51,9 +51,9 @@ def _write(tmp_path, name, text):
     ("clock_mhz: -5\n", "", "clock_mhz must be positive"),
     ("energy:\n  memory: {model: dram}\n", "energy.memory", "memory model must be one of"),
     ("family: stratix\n", "", "family must be one of"),
-    # large RAM the generator would mark for synthesis: UltraScale+ only (refused at load, not at synthesis)
+    # large RAM the generator would mark for synthesis: UltraScale+ and iCE40 only (refused at load, not at synthesis)
     ("resources:\n  other_ram: {primitive: X, blocks: 1, bits_per_block: 8, configs: [[4, 2]], ram_style: huge}\n", "",
-     "the generator uses large RAM on xcup only"),
+     "the generator uses large RAM on xcup (UltraRAM) and ice40 (SPRAM) only, not on ecp5"),
 ])
 def test_errors_name_the_file_the_key_and_the_reason(tmp_path, edit, key, reason):
     path = _write(tmp_path, "mine", f"extends: {BOARDS_DIR / 'ulx3s'}\n" + edit)
@@ -91,3 +91,11 @@ def test_boards_command_lists_every_board(capsys):
     assert main(["boards"]) == 0
     text = capsys.readouterr().out
     assert "LFE5U-85F" in text and "synthesis only" in text and "bitstream" in text
+
+
+def test_the_ice40s_spram_is_counted_as_single_port_ram(tmp_path):
+    spram = load_board("icebreaker").resources.other_ram
+    assert spram.used_by_generator and spram.single_port and spram.native_shape == (16384, 16)
+    path = _write(tmp_path, "dual", f"extends: {BOARDS_DIR / 'icebreaker'}\nresources:\n  other_ram: {{single_port: false}}\n")
+    with pytest.raises(ConfigError, match=r"dual\.yaml: other_ram.single_port: the iCE40's SPRAM is single-port"):
+        load_board(path)

@@ -80,8 +80,35 @@ def test_memories_without_contents_move_to_ultraram_when_block_ram_is_short():
     # nothing moves while the block RAM suffices (the Verilog stays as it was)
     small = [MemoryShape("activations", 16, 960, 9), MemoryShape("weights", 1, 3266, 64)]
     assert estimate_fit(small, 64, zcu104, cols=8).in_other_ram == {}
-    # the iCE40's SPRAM is listed but not counted: the generator's memories have two ports, SPRAM one
-    with pytest.raises(DesignDoesNotFit, match=r"not its 128.0 KiB of SB_SPRAM256KA, which the generator does not use"):
-        check_fit([MemoryShape("weights", 1, 100_000, 64)], 4, load_board("icebreaker"), cols=2)
     # an estimate read back from a manifest keeps the placement
     assert type(fit).from_dict(fit.to_dict()) == fit
+
+
+def test_single_port_spram_takes_loaded_memories_and_never_the_activations():
+    """squeezenet_tiny8_hw's memories on a 2x2 array (loaded at run time) on the iCEBreaker: 107 EBRs of 30."""
+    icebreaker = load_board("icebreaker")
+    memories = [MemoryShape("program", 1, 16, 635), MemoryShape("activations", 4, 912, 9),
+                MemoryShape("weights", 1, 12_872, 16), MemoryShape("biases", 1, 133, 64)]
+    # the weights (51 EBRs of 256 x 16) fit one 16K x 16 SPRAM and go first; the biases would take 4 (64 bits wide)
+    # of the 3 left, the program 40; the activation banks (3 EBRs each for 1 SPRAM) would be next, but SPRAM is
+    # single-port and the banks are read and written in one cycle
+    fit = estimate_fit(memories, 4, icebreaker, cols=2)
+    assert fit.in_other_ram == {"weights": 1} and fit.other_ram_blocks == 1
+    assert fit.block_ram_blocks == 40 + 4 * 3 + 4
+    assert fit.shortfalls()[0] == "block RAM: needs 56 blocks, icebreaker has 30 (with weights in 1 of its 4 SB_SPRAM256KA)"
+    with pytest.raises(DesignDoesNotFit, match=r"128.0 KiB of SB_SPRAM256KA counted \(single-port: for the memories "
+                                               r"loaded before the frames run, not the activations\)"):
+        check_fit(memories, 4, icebreaker, cols=2)
+
+
+def test_the_ice40_logic_model_counts_the_loader_of_a_design_loaded_at_run_time():
+    """The iCEBreaker's logic model against the Yosys SB_LUT4 counts of the 2-fire test network (icebreaker.yaml)."""
+    icebreaker = load_board("icebreaker")
+    baked = [MemoryShape("activations", 4, 200, 9), MemoryShape("weights", 1, 500, 16, initialised=True)]
+    loaded = [MemoryShape("program", 1, 10, 564), MemoryShape("activations", 4, 200, 9), MemoryShape("weights", 1, 500, 16)]
+    for cols, measured_baked, measured_loaded in ((2, 3_372, 6_291), (4, 5_684, 10_143)):
+        assert abs(estimate_fit(baked, 2 * cols, icebreaker, cols=cols).luts - measured_baked) / measured_baked < 0.02
+        assert abs(estimate_fit(loaded, 2 * cols, icebreaker, cols=cols).luts - measured_loaded) / measured_loaded < 0.02
+    # a baked 2x2 fits the UP5K's 5,280 logic cells, a loaded one does not, and the refusal says by how much
+    assert not any(s.startswith("LUTs") for s in estimate_fit(baked, 4, icebreaker, cols=2).shortfalls())
+    assert "LUTs: needs ~6,291, icebreaker has 5,280" in estimate_fit(loaded, 4, icebreaker, cols=2).shortfalls()

@@ -166,3 +166,29 @@ def test_memories_the_fit_puts_in_ultraram_synthesize_to_uram288(medium_graph, t
     # the same model on the real ZCU104 fits its block RAM: nothing is marked
     build_accelerator(medium_graph, ArrayParams(rows=2, cols=2), tmp_path / "plain", board="zcu104")
     assert "ram_style" not in (tmp_path / "plain" / "accelerator.v").read_text()
+
+
+def test_memories_the_fit_puts_in_spram_synthesize_to_sb_spram256ka(small_graph, tmp_path):
+    """An iCEBreaker with one EBR too few for the loaded 2x2 design (a board file extending icebreaker): the weights
+    go to SPRAM, built single-port (one address for the loader's writes and the run's reads), which is what Yosys'
+    `-spram` maps; the activation banks never go there (read and written in one cycle). The variant has more logic
+    cells than the UP5K's 5,280 too: a loaded 2x2 design needs ~6,300 (icebreaker.yaml)."""
+    from firebrick.boards.fit import blocks_for
+    from firebrick.hw.compiler import compile_graph
+    from firebrick.hw.memories import program_memories
+
+    ebr = load_board("icebreaker").resources.block_ram
+    needed = sum(m.banks * blocks_for(m.depth, m.width, ebr)
+                 for m in program_memories(compile_graph(small_graph, ArrayParams(rows=2, cols=2))))
+    board_file = tmp_path / "icebreaker_short.yaml"
+    board_file.write_text(f"extends: icebreaker\nresources:\n  luts: 8000\n  block_ram: {{primitive: SB_RAM40_4K, blocks: {needed - 1}}}\n")
+    board = load_board(board_file)
+    manifest = build_accelerator(small_graph, ArrayParams(rows=2, cols=2), tmp_path / "build", board=board)
+    fit = manifest.fit_estimate
+    assert fit.in_other_ram == {"weights": 1} and fit.other_ram_blocks == 1 and fit.block_ram_blocks < needed
+    verilog = (tmp_path / "build" / "accelerator.v").read_text()
+    assert verilog.count('(* ram_style = "huge" *)') == 1
+    report = synthesize(load_build(tmp_path / "build"), board)
+    assert report["cells"].get("SB_SPRAM256KA") == 1 and report["other_ram_inference_ok"]
+    assert report["cells"].get("SB_RAM40_4K") <= fit.block_ram_blocks and report["unmapped_cells"] == []
+    assert "-spram" in (tmp_path / "build" / "impl" / board.name / "synth.ys").read_text()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from firebrick.hw.block_ram import LargeRam
 from firebrick.hw.compiler import compile_graph
 from firebrick.hw.latency import WRITE_LATENCY
 from firebrick.hw.params import ArrayParams, HardwareParamError
@@ -133,9 +134,16 @@ def test_steps_shorter_than_the_prefetch_wait_for_the_next_steps_lane_starts(sma
     assert result.counters["cycles"] == sum(s.cycles for s in program.schedule)
 
 
-def test_two_models_loaded_one_after_the_other_run_bit_exact_and_no_frame_runs_before_a_load(small_graph):
+SINGLE_PORT_RAM = LargeRam(style="huge", block_depth=16384, banks=(("program", 1), ("weights", 1), ("biases", 1)),
+                           single_port=True)
+
+
+@pytest.mark.parametrize("large_ram", [None, SINGLE_PORT_RAM], ids=["block_ram", "single_port_ram"])
+def test_two_models_loaded_one_after_the_other_run_bit_exact_and_no_frame_runs_before_a_load(small_graph, large_ram):
     """One accelerator built for run-time loading: no image beat is taken before a load; then the first model's
-    load and frame, the second's (other weights and biases, the same envelope), each bit-exact on every layer."""
+    load and frame, the second's (other weights and biases, the same envelope), each bit-exact on every layer.
+    Also with the program, weights and biases in single-port RAM (iCE40 SPRAM: the loader's writes and the run's
+    reads share one address), which the second load overwrites after the first frame read them."""
     import dataclasses
 
     from firebrick.hw.load_format import program_envelope
@@ -156,7 +164,8 @@ def test_two_models_loaded_one_after_the_other_run_bit_exact_and_no_frame_runs_b
     rng = np.random.default_rng(5)
     fmt = small_graph.op(small_graph.input).fmt
     images = [rng.integers(max(fmt.min_int, 0), fmt.max_int + 1, size=small_graph.op(small_graph.input).shape) for _ in range(2)]
-    results = run_frames([(first, images[0]), (second, images[1])], loadable=True, early_image_cycles=40)
+    results = run_frames([(first, images[0]), (second, images[1])], loadable=True, early_image_cycles=40,
+                         large_ram=large_ram)
     assert not results[0].image_taken_before_load
     for graph, image, result in zip((small_graph, other), images, results):
         golden = run_int(graph, image[None], keep_all=True)
