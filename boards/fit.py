@@ -3,7 +3,7 @@
 The estimate is simple and a little pessimistic: every memory bank maps to
 block RAM in the cheapest (depth, width) shape of the device's block, except
 shallow ones that synthesis puts in LUT RAM. When that is more block RAM than
-the device has and the board has large RAM the generator uses (UltraRAM),
+the device has and the board has large RAM the generator uses (UltraRAM, SPRAM),
 memories without initial contents move there, those that save the most
 block RAM per large block first, until the block RAM suffices; the build
 marks them (`ram_style`) so that synthesis puts them where the estimate
@@ -51,7 +51,7 @@ class FitEstimate:
     #: all LUTs: the logic model plus multiplier_luts
     luts: int
     luts_available: int
-    #: the board's large RAM (UltraRAM) that the estimate counts, None when it counts none
+    #: the board's large RAM (UltraRAM, SPRAM) that the estimate counts, None when it counts none
     other_ram_primitive: str | None = None
     other_ram_blocks: int = 0
     other_ram_available: int = 0
