@@ -137,10 +137,11 @@ def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *,
                 in_other[name] = in_other.get(name, 0) + 1
     in_dsps = multipliers <= res.dsps
     multiplier_luts = 0 if in_dsps else multipliers * res.luts_per_lut_multiplier
+    logic_luts = round(res.logic_luts(multipliers, cols, loaded=loaded_at_run_time(memories)))
     return FitEstimate(
         board=board.name, block_ram_blocks=blocks, block_ram_available=res.block_ram.blocks, lut_ram_bits=lut_ram,
         multipliers=multipliers, dsps=multipliers if in_dsps else 0, dsps_available=res.dsps,
-        multiplier_luts=multiplier_luts, luts=round(res.logic_luts(multipliers, cols, loaded=loaded_at_run_time(memories))) + multiplier_luts,
+        multiplier_luts=multiplier_luts, luts=logic_luts + multiplier_luts,
         luts_available=res.luts, other_ram_primitive=other and other.primitive, other_ram_blocks=other_blocks,
         other_ram_available=other.blocks if other else 0, in_other_ram=in_other,
     )
