@@ -107,15 +107,16 @@ def synthesis_commands(board: Board, top: str, netlist: str, lut_multipliers: bo
     SPRAM (`-spram`: "huge"; only single-port memories qualify, and the generator makes only those single-port).
     """
     args = list(board.toolchain.synth_args)
-    if lut_multipliers and board.family == "ice40":
-        args = [a for a in args if a != "-dsp"]  # synth_ice40 maps to SB_MAC16 only with -dsp and has no -nodsp
+    if lut_multipliers:
+        if board.family == "ice40":  # synth_ice40 maps to SB_MAC16 only with -dsp and has no -nodsp
+            args = [a for a in args if a != "-dsp"]
+        else:
+            args.append("-nodsp")
     synth = [board.synth_command, "-top", top, *args]
     if large_ram:  # boards/board.py admits large RAM on these families only
         synth.append(LARGE_RAM_FAMILIES[board.family])
     if board.family in ("xc7", "xcup"):
         synth.append("-flatten")  # otherwise the hierarchy stays and the counts are per module
-    if lut_multipliers and board.family != "ice40":
-        synth.append("-nodsp")
     lines = [f"hierarchy -top {top}"]
     if lut_multipliers:
         lines += ["proc", "booth"]  # ~3x fewer LUTs per multiplier than the default shift-and-add

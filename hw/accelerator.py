@@ -48,6 +48,7 @@ from firebrick.hw.global_pool import GlobalPool
 from firebrick.hw.latency import FETCH_LATENCY
 from firebrick.hw.load_format import Envelope, LoadFileError, envelope_shortfalls, program_envelope
 from firebrick.hw.loader import LoadBeat, Loader, LoadError
+from firebrick.hw.memories import WRITTEN_BY_FRAMES
 from firebrick.hw.operand_fetch import FetchKind, OperandFetch
 from firebrick.hw.raster_lanes import RasterLanes
 from firebrick.hw.sequencer import Sequencer
@@ -72,8 +73,8 @@ class Accelerator(wiring.Component):
             raise LoadFileError(f"the model does not fit {envelope.describe()}: " + "; ".join(short))
         if large_ram is not None and not loadable and large_ram.memories - {"activations"}:
             raise ValueError("a baked design's memories have contents; only its activations can go to RAM without them")
-        if large_ram is not None and large_ram.single_port and "activations" in large_ram.memories:
-            raise ValueError("the activations are read and written in one cycle: they cannot go to single-port RAM")
+        if large_ram is not None and large_ram.single_port and (written := large_ram.memories & WRITTEN_BY_FRAMES):
+            raise ValueError(f"{', '.join(sorted(written))}: read and written in one cycle, they cannot go to single-port RAM")
         self.program, self.dsp_multipliers, self.large_ram = program, dsp_multipliers, large_ram
         #: what the memories hold (a load must be made for it); None when baked
         self.envelope: Envelope | None = (envelope or program_envelope(program)) if loadable else None

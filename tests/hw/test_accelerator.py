@@ -205,3 +205,12 @@ def test_one_accelerator_sized_for_two_architectures_runs_both_and_refuses_a_thi
     assert any(s.startswith("weights memory: the model needs ") for s in short)
     with pytest.raises(LoadFileError, match=r"the model does not fit envelope [0-9a-f]{8} .*weights memory: the model needs"):
         load_stream(medium, envelope)
+
+
+def test_the_activations_are_refused_in_single_port_ram(small_graph):
+    from firebrick.hw.accelerator import Accelerator
+
+    program = compile_graph(small_graph, ArrayParams(rows=2, cols=2))
+    ram = LargeRam(style="huge", block_depth=16384, banks=(("activations", 1),), single_port=True)
+    with pytest.raises(ValueError, match="activations: read and written in one cycle, they cannot go to single-port RAM"):
+        Accelerator(program, loadable=True, large_ram=ram)
