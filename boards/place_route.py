@@ -11,7 +11,9 @@ timing was met). Without one, the first run targets the board file's clock;
 then the clock becomes the fastest the PLL makes at or below Fmax / (1 +
 CLOCK_MARGIN), and that is placed and routed again (the timing-driven placer
 works to its target, so the figure must be met by a run at that clock),
-until a run meets its clock (at most MAX_RUNS runs). Each run keeps its files
+until a run meets its clock (at most MAX_RUNS runs). A searched clock whose run
+fails (near full, nextpnr may find no legal placement for a tighter target)
+counts as not met and ends the search. Each run keeps its files
 in BUILD_DIR/impl/BOARD/board/MHZ/; place_route.json beside them lists every
 run and the chosen one. A failed step keeps its log and leaves no netlist,
 config or bitstream behind.
@@ -145,6 +147,14 @@ def _place_route_once(work: Path, board: Board, build: Build, pll: PllConfig | N
     }
 
 
+def failed_run(clock_mhz: float, error: ToolError, seconds: float, work: Path) -> dict[str, Any]:
+    """A run of the clock search whose synthesis or place-and-route failed: recorded as not meeting its clock."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = next((line for line in lines if "ERROR" in line), lines[0] if lines else "failed")
+    return {"clock_mhz": clock_mhz, "fmax_mhz": None, "timing_met": False, "place_route_s": seconds, "logs": str(work),
+            "error": f"no design at {clock_mhz:g} MHz: {reason}"}
+
+
 def critical_path(report: dict[str, Any]) -> dict[str, Any] | None:
     """The slowest clock's worst path from nextpnr's report: its delay, logic vs routing, and the design's
     source lines it runs through (the Amaranth code that made its cells), start to end."""
@@ -194,9 +204,20 @@ def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = Non
     while True:
         pll = pll_config(board.family, oscillator, target) if has_pll else None
         work = root / f"{target:g}MHz"
-        with stage(f"synthesising, placing and routing the board top at {target:g} MHz ({'PLL from' if pll else 'the'} "
-                   f"{oscillator:g} MHz oscillator)", f"logs in {work}", log=[work / "yosys.log", work / "nextpnr.log"]):
-            run = _place_route_once(work, board, build, pll, target, bitstream)
+        began = time.perf_counter()
+        try:
+            with stage(f"synthesising, placing and routing the board top at {target:g} MHz ({'PLL from' if pll else 'the'} "
+                       f"{oscillator:g} MHz oscillator)", f"logs in {work}", log=[work / "yosys.log", work / "nextpnr.log"]):
+                run = _place_route_once(work, board, build, pll, target, bitstream)
+        except ToolError as error:
+            if not runs:  # the board file's clock or the given one: nothing to fall back on
+                raise
+            # A faster clock the search tried can fail outright: near full, the timing-driven placer may find
+            # no legal placement for a tighter target. That clock is not met; the runs before it stand.
+            runs.append(failed_run(target, error, time.perf_counter() - began, work))
+            if log:
+                log(f"  {runs[-1]['error']}; the search stops at the clocks already run")
+            break
         runs.append(run)
         if log:
             fmax = "unknown" if run["fmax_mhz"] is None else f"{run['fmax_mhz']:.1f} MHz"
@@ -208,7 +229,7 @@ def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = Non
             break
         target = following
     met = [r for r in runs if r["timing_met"]]
-    chosen = max(met, key=lambda r: r["clock_mhz"]) if met else runs[-1]
+    chosen = max(met, key=lambda r: r["clock_mhz"]) if met else [r for r in runs if "error" not in r][-1]
     cycles = build.manifest.cycles_per_frame
     result = {
         "board": board.name, "device": board.device, "top": "BoardTop (accelerator + UART + PLL)" if has_pll else
@@ -217,7 +238,8 @@ def place_and_route(build: Build, board: Board, *, clock_mhz: float | None = Non
         "frames_per_second_at_fmax": chosen["fmax_mhz"] * 1e6 / cycles if chosen["fmax_mhz"] else None,
         "clock_chosen_by": "given (--clock)" if clock_mhz is not None else
         f"the fastest PLL clock at most Fmax / {1 + CLOCK_MARGIN:g} that a run met" if met else "none met",
-        "runs": [{k: r[k] for k in ("clock_mhz", "fmax_mhz", "timing_met", "place_route_s", "logs")} for r in runs],
+        "runs": [{k: r[k] for k in ("clock_mhz", "fmax_mhz", "timing_met", "place_route_s", "logs", "error") if k in r}
+                 for r in runs],
     }
     write_json_atomic(root / "place_route.json", result)
     return result
