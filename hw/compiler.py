@@ -25,6 +25,7 @@ from firebrick.hw.requantize import conv_shift_range
 from firebrick.hw.round_shift_clip import rounding_constant
 from firebrick.hw.schedule import (
     LayerSchedule, add_drain_cycles, codebook_entries, conv_drain_cycles, conv_period, load_drain_cycles, plan_schedule,
+    pool_drain_cycles,
 )
 from firebrick.quant.analyses import infer_shapes
 from firebrick.quant.executor import output_format
@@ -205,6 +206,7 @@ def compile_graph(graph: Graph, params: ArrayParams) -> Program:
                                   base=src.base + src_offset * src.plane),
                 in_plane=src.plane, channels=channels, pixel_tiles=math.ceil(height * width / cols),
                 shift=shift, round=rounding_constant(shift), lo=lo, hi=hi, multiplier=op.multiplier,
+                drain=pool_drain_cycles() - 1,
             ))
         elif isinstance(op, Add):
             steps.append(_add_step(graph, name, op, shapes, memory, params))

@@ -16,14 +16,18 @@ arithmetic. Then, per kind:
   the second; the output walker runs ADD_WRITE_DELAY cycles behind the reads,
   so that it points at each group's output pixels as the bypass add writes
   them (no positions travel with the data);
-- `POOL_*`: per channel, read its groups, wait for the score, send it.
+- `POOL`: read each channel's groups, channel after channel back to back; each
+  channel's score goes out through the score queue, whose place the channel's
+  last read reserves (it waits while the queue is full, counted as stalled);
+  `POOL_DRAIN` until the last score has been sent.
 
 Every output to the datapath (lane walker controls, fetch commands, weight
 addresses, tile records, image beats) is registered (`CONTROL_LATENCY`): the
 datapath runs that much behind the controller's decisions, so no control
 path reaches across the chip in one cycle. `DRAIN` waits, after a step's last
 issue, until its last write has landed (the step's `drain`, from the
-schedule). With `debug_pause`, the controller
+schedule); `POOL_DRAIN` as long, and beyond that (counted as stalled) until
+the stream has taken the last score. With `debug_pause`, the controller
 stops after every step in `PAUSE` (not counted as frame time) and reads the
 activation memory at `debug_address` until `debug_resume`. After the last
 step, `FINISH` lets the activity counters settle, snapshots them and pulses
@@ -41,6 +45,7 @@ from firebrick.hw.operand_fetch import FetchKind, fetch_command_layout
 from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths, StepKind, step_layout
 from firebrick.hw.raster_lanes import WalkControl
+from firebrick.hw.score_queue import ScoreQueue
 
 
 #: cycles from a bypass add's second read to its results' write
@@ -140,17 +145,22 @@ class Controller(wiring.Component):
         bases = [Signal(address, name=f"{name}_base") for name in ("fetch", "out", "b")]  # the next reset's base
         drain = Signal(unsigned(w.drain))
         add_phase = Signal()
-        score = Signal(signed(p.lane_act_bits + 1))
         finish = Signal(range(COUNTER_LATENCY))
         entries = 1 << (self.codebook_bits or 1)
 
         # (a signal driven partly inside the FSM and partly outside becomes, in Verilog, blocks that Icarus
         # never evaluates when their inputs stay put: every field of `command` and `events` is set in the FSM)
         ev = self.events
-        # the streams' handshakes from flip-flops: exactly "in LOAD" and "in POOL_SEND", set on the way in
-        loading, sending = Signal(), Signal()
-        m.d.comb += [self.scores.payload.eq(score), self.image.ready.eq(loading), self.scores.valid.eq(sending),
-                     self.scores_last.eq(channel.last)]
+        # the image stream's handshake from a flip-flop: exactly "in LOAD", set on the way in
+        loading = Signal()
+        m.d.comb += self.image.ready.eq(loading)
+        # the scores: out of the queue, which counts them and marks the last
+        m.submodules.score_queue = queue = ScoreQueue(self.pool_score.shape(), w.count)
+        reserve = Signal()
+        wiring.connect(m, queue.scores, wiring.flipped(self.scores))
+        m.d.comb += [queue.start.eq(self.advance), queue.scores_less_one.eq(nxt.channels - 1), queue.reserve.eq(reserve),
+                     queue.score.eq(self.pool_score), queue.score_valid.eq(self.pool_score_valid),
+                     self.scores_last.eq(queue.last)]
         m.d.sync += [self.step_done.eq(0), self.frame_done.eq(0)]
 
         def reset_walks(*which: int) -> None:
@@ -251,7 +261,7 @@ class Controller(wiring.Component):
                         with m.Case(StepKind.CONV):
                             m.next = "TABLE" if self.codebook_bits else "CONV"
                         with m.Case(StepKind.POOL):
-                            m.next = "POOL_ISSUE"
+                            m.next = "POOL"
                         with m.Case(StepKind.ADD):
                             m.next = "ADD"
 
@@ -333,32 +343,32 @@ class Controller(wiring.Component):
                 with m.If(drain == 0):
                     end_step()
 
-            with m.State("POOL_ISSUE"):
-                m.d.comb += [ev.counting.eq(1), cmd.kind.eq(FetchKind.RASTER_A), cmd.tag.pool.valid.eq(1),
-                             cmd.tag.pool.last.eq(pixel.last)]
-                with m.If(pixel.last):
-                    reset_walks(0)
-                    m.d.sync += pixel.load(pixel_first)
-                    m.next = "POOL_WAIT"
-                with m.Else():
-                    advance_walks(0)
-                    m.d.sync += pixel.step()
-
-            with m.State("POOL_WAIT"):
-                m.d.comb += ev.counting.eq(1)
-                with m.If(self.pool_score_valid):
-                    m.d.sync += [score.eq(self.pool_score), sending.eq(1)]
-                    m.next = "POOL_SEND"
-
-            with m.State("POOL_SEND"):
-                m.d.comb += [ev.counting.eq(1), ev.stalled.eq(~self.scores.ready)]
-                with m.If(self.scores.ready):
-                    m.d.sync += [*channel.step(), sending.eq(0)]
-                    with m.If(channel.last):
-                        m.d.sync += finish.eq(COUNTER_LATENCY - 1)
-                        m.next = "FINISH"
+            with m.State("POOL"):
+                # a channel's last read waits for a place in the score queue
+                held_back = Signal()
+                m.d.comb += [held_back.eq(pixel.last & queue.full), ev.counting.eq(1), ev.stalled.eq(held_back),
+                             cmd.kind.eq(Mux(held_back, FetchKind.NONE, FetchKind.RASTER_A)),
+                             cmd.tag.pool.valid.eq(~held_back), cmd.tag.pool.last.eq(pixel.last & ~held_back)]
+                with m.If(~held_back):
+                    with m.If(pixel.last):
+                        reset_walks(0)
+                        m.d.comb += reserve.eq(1)
+                        m.d.sync += [*pixel.load(pixel_first), *channel.step()]
+                        with m.If(channel.last):
+                            m.d.sync += drain.eq(desc.drain)
+                            m.next = "POOL_DRAIN"
                     with m.Else():
-                        m.next = "POOL_ISSUE"
+                        advance_walks(0)
+                        m.d.sync += pixel.step()
+
+            with m.State("POOL_DRAIN"):
+                # the last score is on the stream when `drain` runs out; a cycle beyond is the stream's stall
+                m.d.comb += [ev.counting.eq(1), ev.stalled.eq((drain == 0) & ~queue.sent_last)]
+                with m.If(drain != 0):
+                    m.d.sync += drain.eq(drain - 1)
+                with m.If(queue.sent_last):
+                    m.d.sync += finish.eq(COUNTER_LATENCY - 1)
+                    m.next = "FINISH"
 
             with m.State("PAUSE"):
                 m.d.comb += [pausing.eq(1), cmd.kind.eq(FetchKind.DEBUG)]

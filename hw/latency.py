@@ -37,6 +37,13 @@ LOAD_WRITE_LATENCY = CONTROL_LATENCY + WRITE_LATENCY
 ADD_LATENCY = 2 + ROUND_SHIFT_CLIP_LATENCY
 #: global pool: a channel's last lanes visible at t -> lane sum -> accumulated -> product halves -> product -> core
 POOL_LATENCY = 4 + ROUND_SHIFT_CLIP_LATENCY
+#: the global pool's score queue (score_queue.py): a score into the queue at t is on the stream at t + 2
+SCORE_QUEUE_LATENCY = 2
+#: a pool channel: its last read issued by the controller at t -> its score on the stream at t + this
+POOL_SCORE_CYCLES = CONTROL_LATENCY + FETCH_LATENCY + POOL_LATENCY + SCORE_QUEUE_LATENCY
+#: the scores the queue takes on: every score on its way at one a cycle, plus one, so that a stream that is always
+#: ready never holds the pool back
+SCORE_QUEUE_CAPACITY = POOL_SCORE_CYCLES + 1
 #: activity counters: events registered, reduced to counts (registered), accumulated: totals final this many cycles after an event
 COUNTER_LATENCY = 3
 #: the controller's cycle between two steps (the next step's descriptor and lane starts are loaded)

@@ -11,12 +11,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from firebrick.hw.compiler import Program
+from firebrick.hw.latency import SCORE_QUEUE_CAPACITY
 from firebrick.hw.load_format import Envelope, program_envelope
 from firebrick.hw.params import ArrayParams
 
 
 #: the memories the accelerator writes while it runs a frame (the others are written only by the loader, before)
-WRITTEN_BY_FRAMES = frozenset({"activations"})
+WRITTEN_BY_FRAMES = frozenset({"activations", "scores"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def program_memories(program: Program, *, loadable: bool = True, envelope: Envel
         MemoryShape("activations", plan.banks, plan.bank_depth, p.lane_act_bits),
         MemoryShape("weights", 1, len(program.weights), p.rows * stored, True),
         MemoryShape("biases", 1, len(program.biases), p.rows * p.acc_bits, True),
+        score_queue_memory(p),
     ]
 
 
@@ -71,7 +73,13 @@ def envelope_memories(envelope: Envelope, params: ArrayParams) -> list[MemorySha
         MemoryShape("activations", envelope.layout["activation_banks"], envelope.activation_depth, params.lane_act_bits),
         MemoryShape("weights", 1, capacity["weights"], bits["weights"]),
         MemoryShape("biases", 1, capacity["biases"], bits["biases"]),
+        score_queue_memory(params),
     ]
+
+
+def score_queue_memory(params: ArrayParams) -> MemoryShape:
+    """The global pool's score queue (`score_queue.py`): all but its output register is a memory (on iCE40 an EBR)."""
+    return MemoryShape("scores", 1, SCORE_QUEUE_CAPACITY - 1, params.lane_act_bits + 1)
 
 
 def loaded_at_run_time(memories: list[MemoryShape]) -> bool:

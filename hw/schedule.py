@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from firebrick.hw.latency import (
-    ADD_LATENCY, CONTROL_LATENCY, FETCH_LATENCY, LOAD_WRITE_LATENCY, PE_LATENCY, POOL_LATENCY, SETUP_CYCLES, WRITE_LATENCY,
+    ADD_LATENCY, CONTROL_LATENCY, FETCH_LATENCY, LOAD_WRITE_LATENCY, PE_LATENCY, POOL_SCORE_CYCLES, SETUP_CYCLES, WRITE_LATENCY,
     WRITEBACK_LATENCY, prefetch_cycles,
 )
 from firebrick.hw.params import ArrayParams
@@ -80,9 +80,9 @@ def add_drain_cycles() -> int:
     return CONTROL_LATENCY + FETCH_LATENCY + ADD_LATENCY + WRITE_LATENCY - 1
 
 
-def pool_channel_cycles(groups: int) -> int:
-    """One channel of the global pool: its reads, the wait for its score, the cycle that sends it."""
-    return groups + CONTROL_LATENCY + FETCH_LATENCY + POOL_LATENCY + 1
+def pool_drain_cycles() -> int:
+    """After the global pool's last read until its last score is on the stream (and taken, if the stream is ready)."""
+    return POOL_SCORE_CYCLES
 
 
 def codebook_entries(graph: Graph) -> int:
@@ -119,10 +119,10 @@ def add_schedule(name: str, shape: tuple[int, int, int], params: ArrayParams) ->
 
 
 def pool_schedule(name: str, in_shape: tuple[int, int, int], params: ArrayParams) -> LayerSchedule:
-    """Per channel: read `cols` pixels a cycle, wait for the sum, send the score."""
+    """`cols` pixels a cycle, channel after channel (the score queue takes each score), then the last score out."""
     channels, height, width = in_shape
     groups = math.ceil(height * width / params.cols)
-    return LayerSchedule(name, "global_avg_pool", 0, SETUP_CYCLES + channels * pool_channel_cycles(groups))
+    return LayerSchedule(name, "global_avg_pool", 0, SETUP_CYCLES + channels * groups + pool_drain_cycles())
 
 
 def plan_schedule(graph: Graph, params: ArrayParams) -> list[LayerSchedule]:

@@ -63,10 +63,15 @@ def _load_beats(words: np.ndarray):
 
 
 async def _collect_scores(dut, scores: list[int], bits: int) -> None:
+    """Every beat (the stream is always ready): woken by valid's rise, then a beat each cycle while it stays high,
+    as the pool sends its scores back to back."""
     while True:
         await RisingEdge(dut.scores__valid)
         await ReadOnly()
-        scores.append(unpack_lane(int(dut.scores__payload.value), 0, bits))
+        while int(dut.scores__valid.value):
+            scores.append(unpack_lane(int(dut.scores__payload.value), 0, bits))
+            await RisingEdge(dut.clk)
+            await ReadOnly()
 
 
 async def _read_words(dut, starts: np.ndarray, lanes: int, lane_bits: int, latency: int) -> np.ndarray:

@@ -35,7 +35,7 @@ def test_build_writes_verilog_and_a_manifest(graph, tmp_path):
     assert on_disk == json.loads(json.dumps(manifest.to_dict()))
     assert load_build(tmp_path).manifest == manifest  # the typed manifest reads back what it wrote
     names = [m["name"] for m in on_disk["memories"]]
-    assert names == ["program", "activations", "weights", "biases"]  # the layer program is a memory the load fills
+    assert names == ["program", "activations", "weights", "biases", "scores"]  # the layer program is a memory the load fills
     assert on_disk["sram_bits"] == sum(m["bits"] for m in on_disk["memories"])
     assert on_disk["cycles_per_frame"] == sum(layer["cycles"] for layer in on_disk["layers"])
     assert on_disk["frames_per_second"] == pytest.approx(load_board("ulx3s").clock_mhz * 1e6 / on_disk["cycles_per_frame"])
@@ -67,7 +67,7 @@ def test_a_run_time_build_carries_no_memory_contents_and_a_load_file_a_baked_one
     assert (loaded.loading, loaded.load_file) == ("run-time", "weights.fbl") and "weights.fbl" in loaded.files
     assert (baked.loading, baked.load_file, baked.envelope) == ("baked", None, None)
     assert not (tmp_path / "baked" / "weights.fbl").exists()
-    assert [m.name for m in baked.memories] == ["activations", "weights", "biases"]
+    assert [m.name for m in baked.memories] == ["activations", "weights", "biases", "scores"]
     text = (tmp_path / "loaded" / "accelerator.v").read_text()
     blocks = re.findall(r"initial begin\n(.*?)\n\s*end\n", text, re.S)
     initial_words = [v for block in blocks for v in re.findall(r"\] = \d+'h([0-9a-f]+);", block)]

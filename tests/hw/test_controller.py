@@ -24,14 +24,14 @@ def run_controller(program, *, codebook_bits=None, max_cycles=200_000):
     async def bench(ctx):
         ctx.set(ctl.image.valid, 1)
         ctx.set(ctl.scores.ready, 1)
-        last_pool_read = None
+        score_due = set()
         for cycle in range(max_cycles):
             cmd = ctx.get(ctl.command)
             kind = FetchKind(cmd.kind)
-            # the pool's score: as the GlobalPool would give it, FETCH_LATENCY + POOL_LATENCY after a channel's last read
+            # the pool's scores: as the GlobalPool would give them, FETCH_LATENCY + POOL_LATENCY after a channel's last read
             if kind == FetchKind.RASTER_A and cmd.tag.pool.last:
-                last_pool_read = cycle
-            ctx.set(ctl.pool_score_valid, last_pool_read is not None and cycle == last_pool_read + FETCH_LATENCY + POOL_LATENCY)
+                score_due.add(cycle + FETCH_LATENCY + POOL_LATENCY)
+            ctx.set(ctl.pool_score_valid, cycle in score_due)
             await ctx.delay(1e-9)
             trace.append({
                 "step": ctx.get(seq.step), "kind": kind, "offset": cmd.offset, "dy": cmd.dy, "dx": cmd.dx,
