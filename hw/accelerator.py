@@ -56,8 +56,8 @@ from firebrick.hw.stream_register import StreamRegister
 from firebrick.hw.systolic_array import SystolicArray
 from firebrick.hw.weight_path import WeightPath
 
-#: cycles from `debug_address` to `debug_data` (an operand fetch of every lane)
-DEBUG_READ_LATENCY = FETCH_LATENCY
+#: cycles from `debug_address` to `debug_data`: the port's register, then an operand fetch of every lane
+DEBUG_READ_LATENCY = 1 + FETCH_LATENCY
 
 
 class Accelerator(wiring.Component):
@@ -167,8 +167,12 @@ class Accelerator(wiring.Component):
                      ctl.next_is_first.eq(seq.next_step == 0), seq.advance.eq(ctl.advance), self.step_index.eq(seq.step)]
         # operand fetch: the walkers' lanes in, the SRAM read out
         fetch_lanes, out_lanes, b_lanes = (walkers[n].positions for n in ("fetch", "out", "b"))
+        # the debug address is registered before the fetch's address arithmetic: a port feeding it would put all of
+        # that arithmetic into what Verilator evaluates at every eval() (twice a cycle), and lengthen its paths
+        debug_address = Signal.like(self.debug_address)
+        m.d.sync += debug_address.eq(self.debug_address)
         m.d.comb += [fetch.command.eq(ctl.command), fetch.in_height.eq(desc.in_height), fetch.in_width.eq(desc.in_width),
-                     fetch.debug_address.eq(self.debug_address)]
+                     fetch.debug_address.eq(debug_address)]
         m.d.comb += [fetch.a.valid.eq(fetch_lanes.valid), fetch.a.origin.eq(fetch_lanes.origin),
                      fetch.a.row0.eq(fetch_lanes.row0), fetch.a.col0.eq(fetch_lanes.col0)]
         m.d.comb += [fetch.b.valid.eq(b_lanes.valid), fetch.b.origin.eq(b_lanes.origin),

@@ -24,6 +24,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdg
 from firebrick.hw.loader import LOAD_OUTCOME_CYCLES
 from firebrick.hw.packing import pack_lanes, unpack_lane
 from firebrick.sim.compare import first_mismatch
+from firebrick.sim.registered_reset import RESET_REGISTER_CYCLES
 
 log = logging.getLogger("firebrick.frame_bench")
 
@@ -139,6 +140,7 @@ async def frames(dut):
         dut.load__valid.value = 0
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
+    await ClockCycles(dut.clk, RESET_REGISTER_CYCLES)  # simulate.py runs the design under registered_reset.py
     results = []
     load = None
     if loading:

@@ -39,16 +39,18 @@ def cache_root() -> Path:
     return base / "firebrick" / "verilator"
 
 
-def model_key(verilog: Path, toplevel: str, *, waves: bool, build_args: list[str]) -> str:
-    """What the compiled model depends on: the Verilog's bytes, the top, tracing, the flags, the tool versions, and
+def model_key(sources: list[Path], toplevel: str, *, waves: bool, build_args: list[str]) -> str:
+    """What the compiled model depends on: the bytes of the Verilog sources, the top, tracing, the flags, the tool versions, and
     where cocotb's libraries are (the executable links them by absolute path: a model built by another
     installation, e.g. a virtual environment elsewhere, does not start)."""
     from cocotb_tools.config import libs_dir
 
     digest = hashlib.sha256()
-    with open(verilog, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for source in sources:
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
     for part in (toplevel, str(waves), *build_args, importlib.metadata.version("verilator"),
                  importlib.metadata.version("cocotb"), str(Path(libs_dir).resolve())):
         digest.update(b"\0" + part.encode())

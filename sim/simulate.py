@@ -35,7 +35,10 @@ from firebrick.quant.executor import quantize_images, run_int
 from firebrick.sim.axi_frame import AxiSession, run_axi
 from firebrick.sim.energy import frame_energy
 from firebrick.sim.energy_plot import plot_energy
-from firebrick.sim.verilator_runner import run_cocotb
+from firebrick.sim.verilator_runner import ModelSettings, run_cocotb
+
+# the frame bench waits RESET_REGISTER_CYCLES after reset, so its design can run with the reset registered
+NATIVE_BENCH_SETTINGS = ModelSettings(register_reset=True)
 
 def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int,
                 load: np.ndarray | None = None) -> None:
@@ -81,7 +84,7 @@ def _energy_board(manifest: BuildManifest, build_dir: Path, override: str | None
 
 
 def _run_native_build(build, images_int: np.ndarray, simulator: str, waves: bool, checked: int, watchdog: int,
-                      timings: dict[str, float]) -> tuple[list[dict], dict | None]:
+                      timings: dict[str, float], settings: ModelSettings) -> tuple[list[dict], dict | None]:
     """The native ports' bench (frame_bench.py): per frame its scores, counters and the layers read back."""
     with tempfile.TemporaryDirectory(prefix="firebrick-sim-") as tmp:
         frame_path, result_path = Path(tmp) / "frames.npz", Path(tmp) / "result.json"
@@ -89,7 +92,7 @@ def _run_native_build(build, images_int: np.ndarray, simulator: str, waves: bool
         _frame_file(frame_path, build.program, build.graph, images_int, checked, watchdog=watchdog, load=load)
         run_cocotb(
             timings=timings, verilog=build.verilog_path, toplevel="accelerator", test_module="firebrick.sim.frame_bench",
-            build_dir=build.directory / f"sim_{simulator}", simulator=simulator, waves=waves,
+            build_dir=build.directory / f"sim_{simulator}", simulator=simulator, waves=waves, settings=settings,
             extra_env={"FIREBRICK_FRAME": str(frame_path), "FIREBRICK_RESULT": str(result_path)},
         )
         if not result_path.exists():
@@ -117,12 +120,13 @@ def _run_axi_build(build, images_int: np.ndarray, simulator: str, waves: bool, w
 def simulate_build(
     build_dir: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None, *,
     check_layers: int = 1, simulator: str = "verilator", waves: bool = False, energy_board: str | None = None,
-    watchdog_cycles: int | None = None,
+    watchdog_cycles: int | None = None, model_settings: ModelSettings = NATIVE_BENCH_SETTINGS,
 ) -> dict[str, Any]:
     """Run `images` (float, N x C x H x W) through the build's RTL; compare scores (all frames) and layers (the first `check_layers`).
 
     Energy is priced with the build's board table, or with `energy_board`'s (a board name or YAML path).
     The run stops as hung after `watchdog_cycles` without progress (default: four frames' worth).
+    `model_settings` (native ports only) is how Verilator builds the model: benchmarks compare the settings.
     """
     build = load_build(Path(build_dir).resolve())
     build_dir, manifest, graph = build.directory, build.manifest, build.graph
@@ -139,7 +143,7 @@ def simulate_build(
             frames, load = _run_axi_build(build, images_int, simulator, waves, watchdog, timings)
         else:
             frames, load = _run_native_build(build, images_int, simulator, waves, min(check_layers, len(images_int)),
-                                             watchdog, timings)
+                                             watchdog, timings, model_settings)
     if load is not None and not load["loaded"]:
         error = LoadError(load["error"]).name if load["error"] in {e.value for e in LoadError} else "unknown"
         raise FirebrickError(f"the accelerator refused its load file ({load['words']:,} words): loader error {error}")

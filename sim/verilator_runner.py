@@ -19,12 +19,33 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from firebrick.errors import FirebrickError
 from firebrick.sim.model_cache import cached_model, model_key
+from firebrick.sim.registered_reset import wrapper_name, write_wrapper
+from firebrick.sim.verilog_ports import module_ports
 
 BUILD_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-O3"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How a bench's simulation model is built. The defaults are the fast ones; `BASELINE` is how it was built before
+    them, kept so that benchmarks/simulation_speed.py measures each against the other in one run."""
+
+    # run the top under registered_reset.py's wrapper (only for benches that wait RESET_REGISTER_CYCLES after reset)
+    register_reset: bool = False
+    # ports.vlt: outputs public read-only (inputs stay writable); all writable puts every register behind an output
+    # into the input-combinational region, evaluated at every eval()
+    read_only_outputs: bool = True
+    # make variables for the C++ compile of the per-cycle code (OPT_FAST) and of Verilator's runtime, VPI included
+    # (OPT_GLOBAL); verilated.mk's default is -Os for both
+    make_optimization: tuple[str, ...] = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2")
+
+
+BASELINE = ModelSettings(register_reset=False, read_only_outputs=False, make_optimization=())
 
 
 class SimulatorMissingError(FirebrickError):
@@ -44,11 +65,11 @@ def verilator_bin() -> Path:
     return path
 
 
-def simulator_env() -> dict[str, str]:
+def simulator_env(settings: ModelSettings = ModelSettings()) -> dict[str, str]:
     """Environment additions for building and running under Verilator."""
     env = {
         "PATH": f"{verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include PYTHON3=python3",
+        "MAKEFLAGS": " ".join(["CFG_CXXFLAGS_PCH_I=-include", "PYTHON3=python3", *settings.make_optimization]),
     }
     if shutil.which("ccache"):
         env["OBJCACHE"] = "ccache"
@@ -69,26 +90,16 @@ def _fast_verilator_class():
     return FastVerilator
 
 
-def module_ports(verilog: Path, module: str) -> list[str]:
-    """The port names of `module` in a Verilog file (its header: `module NAME(a, b, ...);`)."""
-    with open(verilog, encoding="utf-8") as f:
-        for line in f:  # the header is near the top; the file may be megabytes
-            if line.startswith(f"module {module}("):
-                header = line
-                while ");" not in header:
-                    header += next(f)
-                break
-        else:
-            raise FirebrickError(f"{verilog} has no module {module}")
-    names = header[header.index("(") + 1 : header.index(");")]
-    return [name.strip().lstrip("\\") for name in names.split(",") if name.strip()]
-
-
-def ports_config(verilog: Path, module: str, build_dir: Path) -> Path:
-    """build_dir/ports.vlt: the Verilator configuration that makes exactly `module`'s ports public (for VPI).
+def ports_config(verilog: Path, module: str, build_dir: Path, read_only_outputs: bool = True) -> Path:
+    """build_dir/ports.vlt: the Verilator configuration that makes exactly `module`'s ports public (for VPI):
+    inputs writable, outputs read-only. An output is often the very variable of a register or wire inside (after
+    inlining), and a writable one puts all logic downstream of it into the region evaluated at every `eval()`.
 
     Rewritten only when it changes, so that an unchanged design is not rebuilt."""
-    lines = ["`verilator_config"] + [f'public_flat_rw -module "{module}" -var "{port}"' for port in module_ports(verilog, module)]
+    lines = ["`verilator_config"] + [
+        f'public_flat_{"rd" if port.direction == "output" and read_only_outputs else "rw"} -module "{module}" -var "{port.name}"'
+        for port in module_ports(verilog, module)
+    ]
     path = build_dir / "ports.vlt"
     text = "\n".join(lines) + "\n"
     if not (path.is_file() and path.read_text() == text):
@@ -99,6 +110,7 @@ def ports_config(verilog: Path, module: str, build_dir: Path) -> Path:
 def run_cocotb(
     *, verilog: Path, toplevel: str, test_module: str, build_dir: Path, extra_env: dict[str, str] | None = None,
     waves: bool = False, simulator: str = "verilator", timings: dict | None = None,
+    settings: ModelSettings = ModelSettings(),
 ) -> Path:
     """Build `verilog` and run the cocotb tests in `test_module` in build_dir; returns the results XML.
 
@@ -106,15 +118,23 @@ def run_cocotb(
     that has the same Verilog; Icarus builds (seconds) stay in build_dir. The simulator's output goes to
     build_dir/build.log and build_dir/test.log, keeping stdout for reports. `timings`, if given, gets the wall
     seconds of the build (`build_seconds`, ~0 when reused) and of the run (`run_seconds`), and `model_reused`.
+    `settings.register_reset` runs `toplevel` under `registered_reset.py`'s wrapper (its reset through a
+    flip-flop), whose name the tests then see as the top (Icarus too, so that both run the same design).
     """
     timings = {} if timings is None else timings
-    env = simulator_env() if simulator == "verilator" else {}
+    env = simulator_env(settings) if simulator == "verilator" else {}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the runner calls make and verilator as subprocesses of this process
     build_dir.mkdir(parents=True, exist_ok=True)
+    sources = [verilog]
+    if settings.register_reset:
+        sources.insert(0, write_wrapper(verilog, toplevel, build_dir))
+        toplevel = wrapper_name(toplevel)
     try:
         if simulator == "verilator":
-            key = model_key(verilog, toplevel, waves=waves, build_args=BUILD_ARGS)
+            # part of the key: it shapes the model
+            sources.insert(0, ports_config(sources[0], toplevel, build_dir, settings.read_only_outputs))
+            key = model_key(sources, toplevel, waves=waves, build_args=[*BUILD_ARGS, *settings.make_optimization])
             with cached_model(key) as entry:
                 timings["model_reused"] = entry.ready
                 began = time.perf_counter()
@@ -122,7 +142,6 @@ def run_cocotb(
                     (build_dir / "build.log").write_text(f"reused the compiled model {entry.directory} (key {key})\n")
                 else:
                     runner = _fast_verilator_class()()
-                    sources = [ports_config(verilog, toplevel, entry.directory), verilog]
                     _build(runner, sources, toplevel, entry.directory, BUILD_ARGS, waves, build_dir / "build.log", verilog)
                     entry.built()
                 timings["build_seconds"] = time.perf_counter() - began
@@ -135,7 +154,7 @@ def run_cocotb(
         runner = get_runner(simulator)
         timings["model_reused"] = False
         began = time.perf_counter()
-        _build(runner, [verilog], toplevel, build_dir, [], waves, build_dir / "build.log", verilog)
+        _build(runner, sources, toplevel, build_dir, [], waves, build_dir / "build.log", verilog)
         timings["build_seconds"] = time.perf_counter() - began
         return _test(runner, test_module, toplevel, build_dir, build_dir, extra_env, waves, timings)
     finally:

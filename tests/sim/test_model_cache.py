@@ -19,19 +19,20 @@ def test_the_key_is_the_verilogs_content_and_what_the_build_depends_on(tmp_path,
     for path in (a, b):
         path.parent.mkdir()
         path.write_text("module accelerator(clk); input clk; endmodule\n")
-    key = model_key(a, "accelerator", waves=False, build_args=["-O3"])
-    assert model_key(b, "accelerator", waves=False, build_args=["-O3"]) == key  # another folder, the same bytes
-    assert model_key(a, "accelerator", waves=True, build_args=["-O3"]) != key
-    assert model_key(a, "accelerator", waves=False, build_args=["-O2"]) != key
-    assert model_key(a, "other", waves=False, build_args=["-O3"]) != key
+    key = model_key([a], "accelerator", waves=False, build_args=["-O3"])
+    assert model_key([b], "accelerator", waves=False, build_args=["-O3"]) == key  # another folder, the same bytes
+    assert model_key([a], "accelerator", waves=True, build_args=["-O3"]) != key
+    assert model_key([a], "accelerator", waves=False, build_args=["-O2"]) != key
+    assert model_key([a], "other", waves=False, build_args=["-O3"]) != key
+    assert model_key([b, a], "accelerator", waves=False, build_args=["-O3"]) != key  # a wrapper or a config file
     # another cocotb installation (a virtual environment elsewhere): the executable links its libraries by path
     import cocotb_tools.config
 
     monkeypatch.setattr(cocotb_tools.config, "libs_dir", str(tmp_path / "elsewhere" / "cocotb" / "libs"))
-    assert model_key(a, "accelerator", waves=False, build_args=["-O3"]) != key
+    assert model_key([a], "accelerator", waves=False, build_args=["-O3"]) != key
     monkeypatch.undo()
     b.write_text("module accelerator(clk); input clk; wire w; endmodule\n")
-    assert model_key(b, "accelerator", waves=False, build_args=["-O3"]) != key
+    assert model_key([b], "accelerator", waves=False, build_args=["-O3"]) != key
 
 
 def _build(directory):
