@@ -40,6 +40,7 @@ from firebrick.sim.verilator_runner import ModelSettings, run_cocotb
 # the frame bench waits RESET_REGISTER_CYCLES after reset, so its design can run with the reset registered
 NATIVE_BENCH_SETTINGS = ModelSettings(register_reset=True)
 
+
 def _frame_file(path: Path, program, graph, images_int: np.ndarray, checked: int, watchdog: int,
                 load: np.ndarray | None = None) -> None:
     lanes = program.params.cols

@@ -2,16 +2,22 @@
 
 Measured here (../shared/TOOLCHAIN.md): the wheel's `bin/` is not on PATH; its
 verilated.mk needs MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include PYTHON3=python3";
-Amaranth's Verilog needs -Wno-fatal; cocotb's runner forces --public-flat-rw,
-2-5x slower than marking only what the benches touch. The benches touch the top
-module's ports only, so a Verilator configuration file (`ports.vlt`) makes just
-those public: a public signal may be written through VPI at any time, so all
-logic downstream of one is evaluated again at every `eval()` (twice a clock
-cycle): with every signal of the top module public (`--public-depth 1`) that
-was 17.7 k lines of the generated C++ (the default model on 8x8), with the
-ports only 8.3 k. The benches' clock runs in C++ (cocotb's GPI
-clock), not in a Python coroutine. A compiled model is shared by every build with
-the same Verilog (`model_cache.py`). All of that lives here, not in each bench.
+Amaranth's Verilog needs -Wno-fatal. What makes the model fast: Verilator
+evaluates all logic downstream of a top-level input, or of any signal VPI may
+write, at every `eval()`, twice a clock cycle (both edges), besides the logic
+of the clock edge. So cocotb's runner's --public-flat-rw is dropped, and a
+configuration file (`ports.vlt`) makes the top module's inputs public
+writable and its outputs public read-only (a writable output is the variable
+of a register inside); the frame bench's design runs with its reset
+registered (`registered_reset.py`); and the accelerator registers its debug
+address itself. On the default model (8x8) that region went from 17.7 k lines
+of C++ (every signal of the top module public) to 8.3 k (the ports, all
+writable) to 231. `ModelSettings` holds these choices and the C++
+optimisation (-O2, against verilated.mk's -Os); benchmarks/simulation_speed.py
+measures them against `BASELINE`. The benches' clock runs in C++ (cocotb's
+GPI clock), not in a Python coroutine. A compiled model is shared by every
+build with the same sources and settings (`model_cache.py`). All of that
+lives here, not in each bench.
 """
 
 from __future__ import annotations
