@@ -3,12 +3,12 @@
 Why: Verilator evaluates everything that depends combinationally on a top-level
 input at every `eval()`, twice a clock cycle (both clock edges), besides the
 clock-edge evaluation. Amaranth's synchronous reset enters the next-state
-logic of every register, so with `rst` a port that "input-combinational"
-region was 8,349 lines of C++ (the default model on 8x8); with `rst` from a
-flip-flop it is 1,153 (measured on the generated C++: `verilator --cc`, lines
-of `_ico_sequent`). The design itself is unchanged, it just leaves reset one
-clock edge after the port falls (what a board's reset synchronizer does): the
-benches wait `RESET_REGISTER_CYCLES` more after releasing reset.
+logic of every register. Measured on the generated C++ of the default model on
+8x8 (`verilator --cc --vpi`, lines of `_ico_sequent`, outputs public
+read-only): 8,367 lines with `rst` a port, 1,177 with `rst` from this
+flip-flop. The design itself is unchanged; it leaves reset one clock edge
+after the port falls (what a board's reset synchronizer does), so the benches
+wait `RESET_REGISTER_CYCLES` more after releasing reset.
 """
 
 from __future__ import annotations

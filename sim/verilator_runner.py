@@ -11,7 +11,7 @@ writable and its outputs public read-only (a writable output is the variable
 of a register inside); the frame bench's design runs with its reset
 registered (`registered_reset.py`); and the accelerator registers its debug
 address itself. On the default model (8x8) that region went from 17.7 k lines
-of C++ (every signal of the top module public) to 8.3 k (the ports, all
+of C++ (every signal of the top module public) to 8,396 (the ports, all
 writable) to 231. `ModelSettings` holds these choices and the C++
 optimisation (-O2, against verilated.mk's -Os); benchmarks/simulation_speed.py
 measures them against `BASELINE`. The benches' clock runs in C++ (cocotb's
@@ -102,9 +102,11 @@ def ports_config(verilog: Path, module: str, build_dir: Path, read_only_outputs:
     inlining), and a writable one puts all logic downstream of it into the region evaluated at every `eval()`.
 
     Rewritten only when it changes, so that an unchanged design is not rebuilt."""
+    def access(port) -> str:
+        return "rd" if port.direction == "output" and read_only_outputs else "rw"
+
     lines = ["`verilator_config"] + [
-        f'public_flat_{"rd" if port.direction == "output" and read_only_outputs else "rw"} -module "{module}" -var "{port.name}"'
-        for port in module_ports(verilog, module)
+        f'public_flat_{access(port)} -module "{module}" -var "{port.name}"' for port in module_ports(verilog, module)
     ]
     path = build_dir / "ports.vlt"
     text = "\n".join(lines) + "\n"
@@ -138,7 +140,7 @@ def run_cocotb(
         toplevel = wrapper_name(toplevel)
     try:
         if simulator == "verilator":
-            # part of the key: it shapes the model
+            # ports.vlt is a source of the model like the Verilog, so it is part of the key
             sources.insert(0, ports_config(sources[0], toplevel, build_dir, settings.read_only_outputs))
             key = model_key(sources, toplevel, waves=waves, build_args=[*BUILD_ARGS, *settings.make_optimization])
             with cached_model(key) as entry:
