@@ -7,10 +7,12 @@ read, registered, decoded through the layer's table when weights are shared
 (`CodebookDecoder`), and delayed so that it reaches the array WEIGHT_LATENCY
 cycles after its address, in step with the activations of the same reduction
 step (`FETCH_LATENCY`). The memory is split into chunks one block RAM deep
-(`RegisteredMemory`: 1024 words on the ECP5's DP16KD at x18; elsewhere the
-depth of a 7-series RAMB36 at the word's width, `chunk_words`), each registered at its own output before one chunk is selected: a
-block RAM's output is slow without its register, and the synthesised depth
-cascade of a deep memory would put a multiplexer there. (Biases are added in the write-back, which holds
+(`RegisteredMemory`: 1024 words on the ECP5's DP16KD at x18; elsewhere one
+7-series RAMB36 deep in the shape that stores the memory in the fewest blocks,
+`chunk_words`), each registered at its own output before one chunk is
+selected: a block RAM's output is slow without its register, and the
+synthesised depth cascade of a deep memory would put a multiplexer there.
+(Biases are added in the write-back, which holds
 their memory: `conv_writeback.py`.) A codebook
 layer's table is loaded before it runs: `table_index` walks 0..2**k, reading
 entry i from the codebook memory while writing entry i-1 into the decoder.
@@ -21,6 +23,8 @@ weight chunks and the codebook memory get write ports (`weight_write`,
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from amaranth import Module, Signal, signed, unsigned
@@ -41,12 +45,24 @@ from firebrick.hw.program import ProgramWidths
 RAMB36_DEPTH = {1: 32768, 2: 16384, 4: 8192, 9: 4096, 18: 2048, 36: 1024, 72: 512}
 
 
-def chunk_words(word_bits: int) -> int:
-    """Words per chunk of a memory of `word_bits`-bit words off the ECP5: one RAMB36 deep at that width.
+def ramb36_blocks(words: int, word_bits: int) -> int:
+    """RAMB36 blocks for a memory of `words` x `word_bits`: the cheapest tiling in one of its shapes."""
+    return min(math.ceil(word_bits / width) * math.ceil(words / depth) for width, depth in RAMB36_DEPTH.items())
 
-    Shallower chunks of narrow words (512 x 16 bits) go to LUT RAM in Yosys' cost model instead of block RAM.
+
+def chunk_words(word_bits: int, words: int) -> int:
+    """Words per chunk of a memory of `words` x `word_bits` off the ECP5: one block deep in the RAMB36 shape that
+    chunks it into the fewest blocks (the deepest of equals). ZynqNet's 157,772 words of 128 bits: 4096 x 9 bits,
+    15 blocks side by side, 39 chunks and 580 blocks, against 309 chunks of 512 x 72 bits and 618 blocks. One block
+    deep, a chunk has no depth cascade in front of its output register; fewer chunks make a smaller select and
+    Verilog generated faster.
     """
-    return next((depth for width, depth in RAMB36_DEPTH.items() if word_bits <= width), RAMB36_DEPTH[72])
+    def blocks(shape: tuple[int, int]) -> int:
+        width, depth = shape
+        full, rest = divmod(words, depth)
+        return full * math.ceil(word_bits / width) + (ramb36_blocks(rest, word_bits) if rest else 0)
+
+    return min(RAMB36_DEPTH.items(), key=lambda shape: (blocks(shape), -shape[1]))[1]
 
 
 class WeightPath(wiring.Component):
@@ -87,7 +103,7 @@ class WeightPath(wiring.Component):
         if style is not None:
             depth = self.large_ram.block_depth
         else:
-            depth = DP16KD_DEPTH[18] if is_ecp5(platform) else chunk_words(rows * stored_bits)
+            depth = DP16KD_DEPTH[18] if is_ecp5(platform) else chunk_words(rows * stored_bits, total)
         chunks = [(i, min(depth, total - i)) for i in range(0, total, depth)]  # (first word, words)
         chunk_bits = (depth - 1).bit_length() if len(chunks) > 1 else len(self.weight_address)
         outputs = []
