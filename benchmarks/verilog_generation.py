@@ -37,21 +37,20 @@ def main() -> None:
     params = ArrayParams(rows=args.rows, cols=args.cols)
     programs = {name: compile_graph(random_weight_graph(model_spec(name), QuantConfig()), params) for name in args.models}
     cases = [(name, loadable) for name in args.models for loadable in ((True, False) if args.baked else (True,))]
-    results = {}  # (name, loadable) -> (bytes, lines, fastest seconds)
+    shape, fastest = {}, {}  # (name, loadable) -> (bytes, lines); -> the fastest generation's seconds
     for run in range(args.repeat):
-        for name, loadable in cases:
+        for case in cases:
             gc.collect()  # each generation starts from the same heap, not the previous one's garbage
-            verilog = accelerator_verilog(programs[name], loadable=loadable)
-            size = len(verilog.text.encode())
-            fastest = min(verilog.seconds, results.get((name, loadable), (0, 0, float("inf")))[2])
-            results[name, loadable] = (size, verilog.lines, fastest)
-            print(f"run {run + 1}/{args.repeat}: {name} ({'run-time' if loadable else 'baked'}): {size / 1e6:.2f} MB, "
+            verilog = accelerator_verilog(programs[case[0]], loadable=case[1])
+            shape[case] = (len(verilog.text.encode()), verilog.lines)
+            fastest[case] = min(verilog.seconds, fastest.get(case, verilog.seconds))
+            print(f"run {run + 1}/{args.repeat}: {case[0]} ({'run-time' if case[1] else 'baked'}): {shape[case][0] / 1e6:.2f} MB, "
                   f"{verilog.lines:,} lines, {verilog.seconds:.1f} s", flush=True)
-    base_size, _, base_seconds = results[args.models[0], True]
+    base_size, base_seconds = shape[args.models[0], True][0], fastest[args.models[0], True]
     print(f"\n{args.rows}x{args.cols} array, Verilog through Amaranth (hw/verilog.py), fastest of {args.repeat} in one run:")
     print(f"{'model':<22} {'memories':<9} {'MB':>7} {'lines':>9} {'seconds':>8} {'x size':>7} {'x time':>7} {'load MB':>8}")
     for name, loadable in cases:
-        size, lines, seconds = results[name, loadable]
+        (size, lines), seconds = shape[name, loadable], fastest[name, loadable]
         load_words = len(load_stream(programs[name], program_envelope(programs[name])))
         print(f"{name:<22} {'run-time' if loadable else 'baked':<9} {size / 1e6:>7.2f} {lines:>9,} {seconds:>8.1f} "
               f"{size / base_size:>7.2f} {seconds / base_seconds:>7.2f} {load_words * 4 / 1e6:>8.2f}")

@@ -19,12 +19,12 @@ real counts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from firebrick.boards.board import Board
 from firebrick.errors import FirebrickError
+from firebrick.hw.block_ram import cheapest_tiling
 from firebrick.hw.memories import MemoryShape, loaded_at_run_time, sram_bits
 
 #: memories at most this deep are left in LUT RAM by Yosys on ECP5 and 7-series (seen in synthesis)
@@ -89,21 +89,16 @@ def in_lut_ram(memory: MemoryShape, board: Board) -> bool:
     return board.family not in NO_LUT_RAM_FAMILIES and memory.depth <= LUT_RAM_MAX_DEPTH
 
 
-def _cheapest_tiling(depth: int, width: int, shapes) -> int:
-    """Blocks for one depth x width memory tiled with one of the (depth, width) block `shapes`, the cheapest."""
-    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in shapes)
-
-
 def blocks_for(depth: int, width: int, ram) -> int:
     """Blocks of `ram` (a BlockRam) for one depth x width memory: the cheapest way to tile it with one block shape."""
-    return _cheapest_tiling(depth, width, ram.configs)
+    return cheapest_tiling(depth, width, ram.configs)
 
 
 def large_ram_blocks_for(depth: int, width: int, ram) -> int:
     """Blocks of the large RAM (an OtherRam) for one depth x width memory. Its native shape tiles any memory; the
     narrower ones are Yosys packing narrow words into the block's byte lanes, which holds a memory no wider than
     one lane (a wide one is tiled in the native shape: the generator's weight chunks)."""
-    return _cheapest_tiling(depth, width, [(d, w) for d, w in ram.configs if (d, w) == ram.native_shape or width <= w])
+    return cheapest_tiling(depth, width, [(d, w) for d, w in ram.configs if (d, w) == ram.native_shape or width <= w])
 
 
 def estimate_fit(memories: list[MemoryShape], multipliers: int, board: Board, *, cols: int) -> FitEstimate | None:

@@ -31,6 +31,12 @@ BLOCK_RAM_STYLE = "block"
 DP16KD_DEPTH = {9: 2048, 18: 1024}
 
 
+def cheapest_tiling(depth: int, width: int, shapes) -> int:
+    """Blocks for one depth x width memory tiled with one of the (depth, width) block `shapes`, the cheapest (the fit
+    check's count, and the weight path's choice of chunk)."""
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in shapes)
+
+
 def is_ecp5(platform) -> bool:
     """Whether `platform` is an ECP5 (its block RAMs are instantiated as DP16KD with their output register)."""
     return platform is not None and getattr(platform, "family", None) == "ecp5"

